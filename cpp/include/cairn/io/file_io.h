@@ -1,0 +1,33 @@
+// Whole-file reads and writes through arrow::fs (local disk now, S3 later), with an optional
+// compression codec.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <arrow/buffer.h>
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/util/compression.h>
+
+#include "cairn/common/status.h"
+
+namespace cairn::io {
+
+/// Resolves a path or URI ("/tmp/x", "file:///tmp/x") to a filesystem and a path in it.
+/// Errors: Invalid for an unsupported scheme, with the URI in the message.
+Result<std::pair<std::shared_ptr<arrow::fs::FileSystem>, std::string>> ResolvePath(
+    const std::string& uri);
+
+/// Writes `data` to `path`, compressed with `codec` (UNCOMPRESSED to write as is).
+/// Errors: IOError naming the path (missing directory, permissions, disk full).
+Status WriteFile(arrow::fs::FileSystem& fs, const std::string& path, const arrow::Buffer& data,
+                 arrow::Compression::type codec = arrow::Compression::UNCOMPRESSED);
+
+/// Reads all of `path`, decompressing with `codec`.
+/// Errors: IOError naming the path when it is missing or unreadable; IOError naming the path
+/// when the compressed stream is corrupt or truncated.
+Result<std::shared_ptr<arrow::Buffer>> ReadFile(
+    arrow::fs::FileSystem& fs, const std::string& path,
+    arrow::Compression::type codec = arrow::Compression::UNCOMPRESSED);
+
+}  // namespace cairn::io

@@ -1,0 +1,75 @@
+#include "cairn/io/file_io.h"
+
+#include <arrow/io/compressed.h>
+#include <arrow/io/interfaces.h>
+#include <arrow/io/memory.h>
+
+namespace cairn::io {
+namespace {
+
+Status WithPath(const Status& st, const std::string& what, const std::string& path) {
+  if (st.ok()) return st;
+  return Status::IOError(what, " '", path, "': ", st.message());
+}
+
+}  // namespace
+
+Result<std::pair<std::shared_ptr<arrow::fs::FileSystem>, std::string>> ResolvePath(
+    const std::string& uri) {
+  std::string path;
+  auto fs = arrow::fs::FileSystemFromUriOrPath(uri, &path);
+  if (!fs.ok()) {
+    return Status::Invalid("cannot open '", uri, "': ", fs.status().message());
+  }
+  return std::make_pair(*fs, path);
+}
+
+Status WriteFile(arrow::fs::FileSystem& fs, const std::string& path, const arrow::Buffer& data,
+                 arrow::Compression::type codec) {
+  auto raw = fs.OpenOutputStream(path);
+  if (!raw.ok()) return WithPath(raw.status(), "cannot create", path);
+  std::shared_ptr<arrow::io::OutputStream> out = *raw;
+  if (codec != arrow::Compression::UNCOMPRESSED) {
+    auto c = arrow::util::Codec::Create(codec);
+    if (!c.ok()) return WithPath(c.status(), "no codec to write", path);
+    auto compressed = arrow::io::CompressedOutputStream::Make(c->get(), out);
+    if (!compressed.ok()) return WithPath(compressed.status(), "cannot compress", path);
+    CAIRN_RETURN_NOT_OK(WithPath((*compressed)->Write(data.data(), data.size()), "cannot write", path));
+    CAIRN_RETURN_NOT_OK(WithPath((*compressed)->Close(), "cannot write", path));
+    return Status::OK();
+  }
+  CAIRN_RETURN_NOT_OK(WithPath(out->Write(data.data(), data.size()), "cannot write", path));
+  return WithPath(out->Close(), "cannot write", path);
+}
+
+Result<std::shared_ptr<arrow::Buffer>> ReadFile(arrow::fs::FileSystem& fs, const std::string& path,
+                                                arrow::Compression::type codec) {
+  auto raw = fs.OpenInputStream(path);
+  if (!raw.ok()) return WithPath(raw.status(), "cannot open", path);
+  std::shared_ptr<arrow::io::InputStream> in = *raw;
+  std::unique_ptr<arrow::util::Codec> c;
+  if (codec != arrow::Compression::UNCOMPRESSED) {
+    auto made = arrow::util::Codec::Create(codec);
+    if (!made.ok()) return WithPath(made.status(), "no codec to read", path);
+    c = std::move(*made);
+    auto compressed = arrow::io::CompressedInputStream::Make(c.get(), in);
+    if (!compressed.ok()) return WithPath(compressed.status(), "cannot decompress", path);
+    in = *compressed;
+  }
+  arrow::BufferVector parts;
+  int64_t total = 0;
+  while (true) {
+    auto chunk = in->Read(1 << 20);
+    if (!chunk.ok()) return WithPath(chunk.status(), "cannot read", path);
+    if ((*chunk)->size() == 0) break;
+    total += (*chunk)->size();
+    parts.push_back(*chunk);
+  }
+  CAIRN_RETURN_NOT_OK(WithPath(in->Close(), "cannot read", path));
+  auto joined = arrow::ConcatenateBuffers(parts);
+  if (!joined.ok()) return WithPath(joined.status(), "cannot read", path);
+  (void)total;
+  return *joined;
+}
+
+}  // namespace cairn::io
