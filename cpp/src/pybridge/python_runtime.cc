@@ -1,0 +1,89 @@
+#include "pybridge/python_runtime.h"
+
+namespace cairn::py {
+namespace {
+thread_local PyThreadState* tl_thread_state = nullptr;
+}  // namespace
+
+bool InterpreterFinalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing() != 0;
+#else
+  return _Py_IsFinalizing() != 0;
+#endif
+}
+
+void GilLock::Acquire() {
+  if (tl_thread_state == nullptr) {
+    PyGILState_Ensure();  // creates this thread's PyThreadState and takes the GIL
+    tl_thread_state = PyThreadState_Get();
+    return;
+  }
+  PyEval_RestoreThread(tl_thread_state);
+}
+
+void GilLock::Release() { tl_thread_state = PyEval_SaveThread(); }
+
+void GilLock::ThreadExit() {
+  if (tl_thread_state == nullptr || InterpreterFinalizing()) return;
+  PyEval_RestoreThread(tl_thread_state);
+  tl_thread_state = nullptr;
+  PyGILState_Release(PyGILState_UNLOCKED);  // deletes the thread state and drops the GIL
+}
+
+PyValue::~PyValue() {
+  if (object_ == nullptr || !Py_IsInitialized() || InterpreterFinalizing()) return;
+  PyGILState_STATE state = PyGILState_Ensure();
+  Py_DECREF(object_);
+  PyGILState_Release(state);
+}
+
+PythonErrorDetail::~PythonErrorDetail() {
+  if (exception_ == nullptr || !Py_IsInitialized() || InterpreterFinalizing()) return;
+  PyGILState_STATE state = PyGILState_Ensure();
+  Py_DECREF(exception_);
+  PyGILState_Release(state);
+}
+
+Status StatusFromPythonError() {
+  PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
+  PyErr_Fetch(&type, &value, &traceback);
+  if (type == nullptr) return Status::UnknownError("a Python call failed without an exception");
+  PyErr_NormalizeException(&type, &value, &traceback);
+  if (traceback != nullptr) PyException_SetTraceback(value, traceback);
+  std::string summary = reinterpret_cast<PyTypeObject*>(type)->tp_name;
+  if (PyObject* text = PyObject_Str(value)) {
+    if (const char* utf8 = PyUnicode_AsUTF8(text)) summary += std::string(": ") + utf8;
+    Py_DECREF(text);
+  }
+  PyErr_Clear();
+  Py_XDECREF(type);
+  Py_XDECREF(traceback);
+  return Status(arrow::StatusCode::ExecutionError, summary,
+                std::make_shared<PythonErrorDetail>(value, summary));
+}
+
+void SetPythonError(const Status& status) {
+  if (auto* detail = dynamic_cast<PythonErrorDetail*>(status.detail().get())) {
+    PyObject* exception = detail->exception();
+    PyObject* traceback = PyException_GetTraceback(exception);  // new reference
+    Py_INCREF(reinterpret_cast<PyObject*>(Py_TYPE(exception)));
+    Py_INCREF(exception);
+    PyErr_Restore(reinterpret_cast<PyObject*>(Py_TYPE(exception)), exception, traceback);
+    return;
+  }
+  PyObject* type = PyExc_RuntimeError;
+  switch (status.code()) {
+    case arrow::StatusCode::Invalid: type = PyExc_ValueError; break;
+    case arrow::StatusCode::TypeError: type = PyExc_TypeError; break;
+    case arrow::StatusCode::KeyError: type = PyExc_KeyError; break;
+    case arrow::StatusCode::IndexError: type = PyExc_IndexError; break;
+    case arrow::StatusCode::IOError: type = PyExc_OSError; break;
+    case arrow::StatusCode::OutOfMemory: type = PyExc_MemoryError; break;
+    case arrow::StatusCode::NotImplemented: type = PyExc_NotImplementedError; break;
+    default: break;
+  }
+  PyErr_SetString(type, status.message().c_str());
+}
+
+}  // namespace cairn::py

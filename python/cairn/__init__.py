@@ -1,0 +1,42 @@
+"""cairn: task graphs, text collections and versioned data, with a C++20 core.
+
+The Python API follows Dask's names and behaviour::
+
+    import cairn
+    total = cairn.delayed(sum)([cairn.delayed(f)(x) for x in data])
+    total.compute()
+"""
+
+from __future__ import annotations
+
+import atexit as _atexit
+
+import pyarrow as _pyarrow  # noqa: F401  (loads the libarrow that _core links against)
+
+from . import _core
+from . import config, diagnostics
+from .base import compute, get, is_cairn_collection, persist
+from .delayed import Delayed, delayed
+from .diagnostics import Callback, ProgressBar
+from .dot import visualize
+from .tokenize import tokenize
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Callback",
+    "Delayed",
+    "ProgressBar",
+    "compute",
+    "config",
+    "delayed",
+    "diagnostics",
+    "get",
+    "is_cairn_collection",
+    "persist",
+    "tokenize",
+    "visualize",
+]
+
+# Worker threads hold Python thread states; join them while the interpreter is intact.
+_atexit.register(_core.shutdown_pools)
