@@ -92,9 +92,10 @@ def _flatten(keys: Any, out: list) -> None:
         out.append(keys)
 
 
-def _pack(keys: Any, values: Any) -> Any:
+def _pack(keys: Any, values: Any, container: type = list) -> Any:
+    """Arrange flat results in the nesting of `keys` (only the key structure is rebuilt)."""
     if isinstance(keys, list):
-        return [_pack(k, values) for k in keys]
+        return container(_pack(k, values, container) for k in keys)
     return next(values)
 
 
@@ -138,6 +139,20 @@ def get(
     scheduler = scheduler if scheduler is not None else _config.get("scheduler", "threads")
     if callable(scheduler):
         return scheduler(dsk, keys)
+    values = _execute(dsk, keys, scheduler, num_workers, optimize_graph)
+    if isinstance(keys, list):
+        return _pack(keys, iter(values), tuple)
+    return values[0]
+
+
+def _execute(
+    dsk: dict,
+    keys: Any,
+    scheduler: Any,
+    num_workers: int | None,
+    optimize_graph: bool,
+) -> list:
+    """Run the graph; return the values of the flattened keys, in order."""
     mode = _scheduler_mode(scheduler)
     if num_workers is None:
         num_workers = _config.get("num_workers", None) or os.cpu_count() or 1
@@ -163,13 +178,7 @@ def get(
         raise
     for cb in callbacks:
         cb._finish(dsk, False)
-    if isinstance(keys, list):
-        return _to_tuples(_pack(keys, iter(values)))
-    return values[0]
-
-
-def _to_tuples(x: Any) -> Any:
-    return tuple(_to_tuples(v) for v in x) if isinstance(x, list) else x
+    return values
 
 
 class _Slot:
@@ -212,19 +221,30 @@ def _merged_graph(collections: Sequence[Any]) -> dict:
     return dsk
 
 
-def _compute_collections(collections: Sequence[Any], **kwargs: Any) -> list:
+def _run_collections(collections: Sequence[Any], scheduler: Any = None,
+                     num_workers: int | None = None, optimize_graph: bool = True,
+                     **kwargs: Any) -> tuple[list, list]:
+    """Compute the collections' keys; return (keys, results) per collection, nested as keys."""
+    if kwargs:
+        raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}")
     dsk = _merged_graph(collections)
     keys = [c.__cairn_keys__() for c in collections]
-    results = get(dsk, keys, **kwargs)
+    scheduler = scheduler if scheduler is not None else _config.get("scheduler", "threads")
+    if callable(scheduler):
+        results = _pack(keys, iter(_flatten_like(keys, scheduler(dsk, keys))), list)
+    else:
+        values = _execute(dsk, keys, scheduler, num_workers, optimize_graph)
+        results = _pack(keys, iter(values), list)
+    return keys, results
+
+
+def _compute_collections(collections: Sequence[Any], **kwargs: Any) -> list:
+    _, results = _run_collections(collections, **kwargs)
     out = []
     for c, r in zip(collections, results):
         finalize, extra = c.__cairn_postcompute__()
-        out.append(finalize(_to_lists(r), *extra))
+        out.append(finalize(r, *extra))
     return out
-
-
-def _to_lists(x: Any) -> Any:
-    return [_to_lists(v) for v in x] if isinstance(x, tuple) else x
 
 
 def compute(*args: Any, traverse: bool = True, **kwargs: Any) -> tuple:
@@ -280,19 +300,31 @@ def persist(*args: Any, traverse: bool = True, **kwargs: Any) -> tuple:
     packed = [_unpack(a, collections, traverse) for a in args]
     if not collections:
         return tuple(args)
-    dsk = _merged_graph(collections)
-    keys = [c.__cairn_keys__() for c in collections]
-    results = get(dsk, keys, **kwargs)
+    keys, results = _run_collections(collections, **kwargs)
     rebuilt = []
     for c, ks, rs in zip(collections, keys, results):
         flat_keys: list = []
         _flatten(ks, flat_keys)
-        flat_results: list = []
-        _flatten(_to_lists(rs), flat_results)
+        flat_results = _flatten_like(ks, rs)
         layer = {k: (literal(v),) for k, v in zip(flat_keys, flat_results)}
         rebuild, extra = c.__cairn_postpersist__()
         rebuilt.append(rebuild(layer, *extra))
     return tuple(_repack(p, rebuilt) for p in packed)
+
+
+def _flatten_like(keys: Any, results: Any) -> list:
+    """Flatten `results` following the nesting of `keys` only (values stay intact)."""
+    out: list = []
+
+    def walk(k: Any, r: Any) -> None:
+        if isinstance(k, list):
+            for kk, rr in zip(k, r):
+                walk(kk, rr)
+        else:
+            out.append(r)
+
+    walk(keys, results)
+    return out
 
 
 def key_split(key: Hashable) -> str:

@@ -95,7 +95,8 @@ def visualize(*args: Any, filename: str | None = "mydask", format: str | None = 
     >>> x = cairn.delayed(sum)([1, 2])
     >>> path = os.path.join(tempfile.mkdtemp(), "graph.dot")
     >>> _ = cairn.visualize(x, filename=path)
-    >>> open(path).read().startswith("digraph")
+    >>> with open(path) as f:
+    ...     f.read().startswith("digraph")
     True
     """
     if kwargs:

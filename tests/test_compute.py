@@ -1,0 +1,281 @@
+"""Running graphs: get/compute/persist, errors, cancellation, culling, schedulers."""
+
+import threading
+import time
+import traceback
+from operator import add
+
+import pytest
+
+import cairn
+from cairn import _core, delayed
+
+
+def inc(x):
+    return x + 1
+
+
+def test_get_dask_spec_graph(scheduler):
+    dsk = {
+        "x": 1,
+        "y": (inc, "x"),
+        "z": (add, "y", (inc, "x")),  # nested task evaluated inline
+        "w": (sum, ["x", "y", "z", 100]),
+        "alias": "w",
+        ("t", 0): (add, "x", 1),
+        ("t", 1): (add, ("t", 0), 1),
+    }
+    assert cairn.get(dsk, "w") == 1 + 2 + 4 + 100
+    assert cairn.get(dsk, "alias") == 107
+    assert cairn.get(dsk, ["x", ["y", ("t", 1)]]) == (1, (2, 3))
+    assert cairn.get(dsk, ("t", 1)) == 3
+
+
+def test_get_returns_list_values_unchanged(scheduler):
+    dsk = {"a": (list, [1, 2]), "b": (tuple, "a")}
+    assert cairn.get(dsk, ["a", "b"]) == ([1, 2], (1, 2))
+
+
+def test_get_matches_dask_on_same_graph(scheduler):
+    dask = pytest.importorskip("dask")
+    dsk = {("x", i): (inc, i) for i in range(200)}
+    dsk.update({("y", i): (add, ("x", i), ("x", (i + 1) % 200)) for i in range(200)})
+    dsk["total"] = (sum, [("y", i) for i in range(200)])
+    keys = ["total", [("y", 3), ("x", 7)]]
+    assert cairn.get(dsk, keys) == dask.get(dsk, keys)
+
+
+def test_threads_and_sync_give_identical_results():
+    def build():
+        xs = [delayed(inc)(i) for i in range(500)]
+        pairs = [delayed(add)(a, b) for a, b in zip(xs, xs[1:])]
+        return delayed(sorted)(pairs), delayed(max)(pairs), xs[10]
+
+    assert cairn.compute(*build(), scheduler="sync") == cairn.compute(
+        *build(), scheduler="threads") == cairn.compute(*build(), scheduler="threads",
+                                                        num_workers=4)
+
+
+def test_missing_key_is_a_clear_error():
+    with pytest.raises(KeyError, match="not in the task graph"):
+        cairn.get({"a": 1}, "b")
+
+
+def test_graph_must_be_a_dict():
+    with pytest.raises(TypeError, match="dict"):
+        cairn.get([("a", 1)], "a")
+
+
+class CustomError(Exception):
+    pass
+
+
+def fails(x):
+    raise CustomError(f"bad value {x}")
+
+
+def test_exception_is_raised_once_with_original_type_and_traceback(scheduler):
+    x = delayed(inc)(1)
+    y = delayed(fails)(x)
+    z = delayed(inc)(y)
+    with pytest.raises(CustomError, match="bad value 2") as info:
+        z.compute()
+    frames = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+    assert "fails" in frames  # the task's own frame survives the trip through C++
+
+
+def test_exception_cancels_dependents(scheduler):
+    ran = []
+
+    def record(x):
+        ran.append(x)
+        return x
+
+    bad = delayed(fails)(0)
+    outs = [delayed(record)(bad) for _ in range(20)]
+    with pytest.raises(CustomError):
+        cairn.compute(*outs)
+    assert ran == []
+
+
+def test_first_exception_stops_the_run():
+    started = []
+
+    def slow(i):
+        started.append(i)
+        time.sleep(0.01)
+        return i
+
+    tasks = [delayed(fails)(-1)] + [delayed(slow)(i) for i in range(300)]
+    with pytest.raises(CustomError):
+        cairn.compute(*tasks, scheduler="threads", num_workers=2)
+    time.sleep(0.1)
+    n = len(started)
+    assert n < 300
+    time.sleep(0.1)
+    assert len(started) == n  # nothing runs after compute() raised
+
+
+def test_culling_skips_unneeded_tasks(scheduler):
+    ran = []
+
+    def record(name):
+        ran.append(name)
+        return name
+
+    dsk = {"a": (record, 1), "b": (record, 2), "c": (inc, "a")}
+    assert cairn.get(dsk, "c") == 2
+    assert ran == [1]
+    stats = _core.plan_stats(dsk, ["c"])
+    assert stats["culled"] == 1
+
+
+def test_linear_chains_are_fused():
+    dsk = {("x", 0): 0}
+    for i in range(1, 100):
+        dsk[("x", i)] = (inc, ("x", i - 1))
+    stats = _core.plan_stats(dsk, [("x", 99)])
+    assert stats["nodes"] == 1 and stats["fused"] == 99
+    assert _core.plan_stats(dsk, [("x", 99)], fuse=False)["nodes"] == 100
+    assert cairn.get(dsk, ("x", 99)) == 99
+    assert cairn.get(dsk, ("x", 99), optimize_graph=False) == 99
+
+
+def test_deep_chain_of_ten_thousand(scheduler):
+    x = delayed(0)
+    for _ in range(10_000):
+        x = delayed(inc)(x)
+    assert x.compute() == 10_000
+    assert x.compute(optimize_graph=False) == 10_000
+
+
+def test_cycle_built_by_hand_is_a_clear_error():
+    dsk = {"a": (inc, "b"), "b": (inc, "c"), "c": (inc, "a"), "d": (inc, 1)}
+    with pytest.raises(ValueError, match="cycle") as info:
+        cairn.get(dsk, "a")
+    assert "'a'" in str(info.value) and "'b'" in str(info.value)
+    assert cairn.get(dsk, "d") == 2  # unrelated parts still compute
+
+
+def test_self_reference_is_a_cycle():
+    with pytest.raises(ValueError, match="cycle"):
+        cairn.get({"a": (inc, "a")}, "a")
+
+
+def test_unknown_scheduler_is_a_clear_error():
+    x = delayed(inc)(1)
+    with pytest.raises(ValueError, match="unknown scheduler 'thread'.*'threads'"):
+        x.compute(scheduler="thread")
+    with pytest.raises(ValueError, match="unknown scheduler"):
+        cairn.config.set(scheduler="gpu")
+    with pytest.raises(ValueError, match="not available"):
+        x.compute(scheduler="processes")
+
+
+def test_num_workers_must_be_positive():
+    x = delayed(inc)(1)
+    with pytest.raises(ValueError, match="num_workers must be a positive integer"):
+        x.compute(num_workers=0)
+    with pytest.raises(ValueError, match="num_workers"):
+        x.compute(num_workers=-2)
+    with pytest.raises(TypeError, match="num_workers"):
+        x.compute(num_workers="2")
+    with pytest.raises(ValueError, match="num_workers"):
+        cairn.config.set(num_workers=0)
+
+
+def test_config_scheduler_and_workers_are_used():
+    seen = set()
+
+    def who(i):
+        seen.add(threading.current_thread().name)
+        time.sleep(0.002)
+        return i
+
+    xs = [delayed(who)(i) for i in range(50)]
+    with cairn.config.set(scheduler="sync"):
+        cairn.compute(*xs)
+    assert seen == {threading.current_thread().name}
+    seen.clear()
+    with cairn.config.set(scheduler="threads", num_workers=2):
+        cairn.compute(*[delayed(who)(i) for i in range(50)])
+    assert threading.current_thread().name not in seen
+
+
+def test_custom_get_function_is_accepted():
+    dask = pytest.importorskip("dask")
+    import dask.threaded
+
+    x = delayed(inc)(delayed(inc)(1))
+    assert x.compute(scheduler=dask.threaded.get) == 3
+    assert cairn.compute(x, [x], scheduler=dask.get) == (3, [3])
+
+
+def test_nested_compute_inside_a_task_does_not_deadlock():
+    def inner(i):
+        return delayed(inc)(i).compute()
+
+    xs = [delayed(inner)(i) for i in range(8)]
+    assert cairn.compute(*xs, scheduler="threads", num_workers=1) == tuple(range(1, 9))
+
+
+def test_compute_passes_through_non_collections():
+    assert cairn.compute(1, "a", [2]) == (1, "a", [2])
+    x = delayed(inc)(1)
+    assert cairn.compute({"a": x, "b": [x, 5]}) == ({"a": 2, "b": [2, 5]},)
+    assert cairn.compute([x], traverse=False)[0][0] is x
+
+
+def test_persist_keeps_results_and_key():
+    calls = []
+
+    def source():
+        calls.append(1)
+        return [1, 2, 3]
+
+    x = delayed(source)()
+    (y,) = cairn.persist(x)
+    assert y.key == x.key
+    assert calls == [1]
+    assert y.compute() == [1, 2, 3]
+    assert delayed(sum)(y).compute() == 6
+    assert x.persist().compute() == [1, 2, 3]
+    assert calls == [1, 1]
+
+
+def test_results_are_freed_after_last_consumer():
+    import gc
+    import weakref
+
+    refs = []
+
+    class Big:
+        pass
+
+    def make(i):
+        b = Big()
+        refs.append(weakref.ref(b))
+        return b
+
+    def consume(b):
+        return 1
+
+    total = delayed(sum)([delayed(consume)(delayed(make)(i)) for i in range(100)])
+    assert total.compute(optimize_graph=False) == 100
+    gc.collect()
+    assert all(r() is None for r in refs)
+
+
+def test_many_threads_computing_at_once():
+    results = []
+
+    def worker(n):
+        xs = [delayed(inc)(i) for i in range(n)]
+        results.append(delayed(sum)(xs).compute() == sum(range(1, n + 1)))
+
+    threads = [threading.Thread(target=worker, args=(200 + i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == [True] * 6

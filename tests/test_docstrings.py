@@ -1,0 +1,17 @@
+"""Every example in the public docstrings runs and gives what it shows."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["cairn.base", "cairn.config", "cairn.delayed", "cairn.diagnostics", "cairn.dot",
+           "cairn.tokenize"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+    assert result.attempted > 0 or name == "cairn.dot"
