@@ -109,3 +109,26 @@ def test_interrupt_in_jupyter_kernel():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_progress_bar_is_a_widget_in_jupyter():
+    jupyter_client = pytest.importorskip("jupyter_client")
+    pytest.importorskip("ipykernel")
+    pytest.importorskip("ipywidgets")
+    km, kc = jupyter_client.manager.start_new_kernel(kernel_name="python3")
+    try:
+        outputs = []
+        reply = kc.execute_interactive(
+            "import cairn\n"
+            "with cairn.ProgressBar():\n"
+            "    r = cairn.delayed(sum)([cairn.delayed(abs)(-i) for i in range(100)]).compute()\n"
+            "print(r)",
+            timeout=30, output_hook=outputs.append)
+        assert reply["content"]["status"] == "ok"
+        mimes = [m["content"].get("data", {}) for m in outputs if m["msg_type"] == "display_data"]
+        assert any("application/vnd.jupyter.widget-view+json" in d for d in mimes)
+        text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+        assert "4950" in text
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
