@@ -279,3 +279,27 @@ def test_many_threads_computing_at_once():
     for t in threads:
         t.join(60)
     assert results == [True] * 6
+
+
+def test_compute_in_a_forked_child_after_the_pool_started():
+    import os
+    import warnings
+
+    assert delayed(inc)(1).compute() == 2  # the parent's pool exists now
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads, 3.12+
+        pid = os.fork()
+    if pid == 0:  # child: must get fresh worker threads, not hang on the parent's
+        try:
+            ok = delayed(sum)([delayed(inc)(i) for i in range(100)]).compute() == 5050
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    pytest.fail("compute() in a forked child hung")

@@ -1,5 +1,7 @@
 #include "pybridge/execute.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -26,6 +28,15 @@ std::map<int, std::shared_ptr<ThreadPool>>& Pools() {
 
 Result<std::shared_ptr<ThreadPool>> GetPool(int num_workers) {
   auto& pools = Pools();
+  static pid_t owner = getpid();
+  if (owner != getpid()) {
+    // A forked child inherits the pools but not their threads: abandon them (joining or
+    // destroying them here would wait on threads that do not exist) and start afresh.
+    static auto* abandoned = new std::vector<std::shared_ptr<ThreadPool>>();
+    for (auto& [n, pool] : pools) abandoned->push_back(std::move(pool));
+    pools.clear();
+    owner = getpid();
+  }
   auto it = pools.find(num_workers);
   if (it != pools.end()) return it->second;
   CAIRN_ASSIGN_OR_RAISE(auto pool, ThreadPool::Make(num_workers, std::make_shared<GilLock>()));
