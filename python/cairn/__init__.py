@@ -14,18 +14,22 @@ import atexit as _atexit
 import pyarrow as _pyarrow  # noqa: F401  (loads the libarrow that _core links against)
 
 from . import _core
-from . import config, diagnostics
+from . import bag, config, diagnostics
 from .base import compute, get, is_cairn_collection, persist
 from .delayed import Delayed, delayed
 from .diagnostics import Callback, ProgressBar
 from .dot import visualize
 from .tokenize import tokenize
+from .bag import from_sequence, read_text
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Callback",
     "Delayed",
+    "bag",
+    "from_sequence",
+    "read_text",
     "ProgressBar",
     "compute",
     "config",

@@ -212,6 +212,41 @@ def _repack(obj: Any, results: list) -> Any:
     return obj
 
 
+def collect_graph(*roots: Any) -> dict:
+    """The merged graph of collections built from layers (``_layer``) and dependencies
+    (``_deps``), walking each shared ancestor once. Other collections contribute their
+    ``__cairn_graph__()``."""
+    dsk: dict = {}
+    seen: set = set()
+    stack = list(roots)
+    while stack:
+        c = stack.pop()
+        if id(c) in seen:
+            continue
+        seen.add(id(c))
+        deps = getattr(c, "_deps", None)
+        if deps is None:
+            dsk.update(c.__cairn_graph__())
+            continue
+        layer = c._layer
+        if layer:
+            dsk.update(layer)
+        task = getattr(c, "_task", _NO_LAYER_TASK)
+        if task is not _NO_LAYER_TASK and task is not _delayed_no_task():
+            dsk[c._key] = task
+        stack.extend(deps)
+    return dsk
+
+
+_NO_LAYER_TASK = object()
+
+
+def _delayed_no_task() -> Any:
+    from .delayed import _NO_TASK
+
+    return _NO_TASK
+
+
 def _merged_graph(collections: Sequence[Any]) -> dict:
     if len(collections) == 1:
         return collections[0].__cairn_graph__()

@@ -156,16 +156,26 @@ class Delayed:
     # --- collection protocol -----------------------------------------------------------
     def __cairn_graph__(self) -> dict:
         dsk: dict = {}
+        others: list = []
         stack = [self]
         while stack:
             d = stack.pop()
+            if not isinstance(d, Delayed):
+                others.append(d)  # another kind of collection (a Bag): merged below
+                continue
             if d._key in dsk:
                 continue
             if d._layer:
                 dsk.update(d._layer)
             if d._task is not _NO_TASK:
                 dsk[d._key] = d._task
+            elif d._key not in dsk and not d._layer and not d._deps:
+                raise ValueError(f"Delayed {d._key!r} has no task")
             stack.extend(d._deps)
+        if others:
+            from .base import collect_graph
+
+            dsk.update(collect_graph(*others))
         return dsk
 
     def __cairn_keys__(self) -> list:

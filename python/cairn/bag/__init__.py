@@ -1,0 +1,17 @@
+"""cairn.bag: partitioned collections of Python objects, with Dask's bag API.
+
+Examples
+--------
+>>> import cairn.bag as cb
+>>> words = cb.from_sequence(["a b", "b c", "c"]).str.split().flatten()
+>>> sorted(words.frequencies().compute())
+[('a', 1), ('b', 2), ('c', 2)]
+"""
+
+from .core import Bag, Item, bag_map as map, concat, from_delayed, from_sequence, map_partitions
+from .core import range, zip
+from .text import read_text, to_textfiles
+from .textio import TextDecodeError
+
+__all__ = ["Bag", "Item", "TextDecodeError", "concat", "from_delayed", "from_sequence", "map",
+           "map_partitions", "range", "read_text", "to_textfiles", "zip"]

@@ -1,0 +1,750 @@
+"""Bag: a partitioned collection of Python objects, named and behaving like ``dask.bag``."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+from functools import partial
+from typing import Any, Callable, Iterable
+
+from .. import base
+from .._no_default import no_default
+from ..delayed import Delayed, _unpack, funcname
+from ..tokenize import tokenize
+from . import chunk
+
+__all__ = ["Bag", "Item", "from_sequence", "from_delayed", "range", "concat", "zip"]
+
+_range = range
+_zip = zip
+
+
+class Item(Delayed):
+    """One lazy value computed from a Bag (the result of a reduction such as ``count``).
+
+    Behaves like a :class:`cairn.Delayed` (operators, attributes, ``compute``).
+    """
+
+    __slots__ = ()
+
+    def apply(self, func: Callable) -> "Item":
+        """A new Item: ``func`` applied to this one's value."""
+        name = f"{funcname(func)}-{tokenize(self, func, 'apply')}"
+        return Item(name, (func, self._key), (self,))
+
+    def to_delayed(self, optimize_graph: bool = True) -> Delayed:
+        """This value as a plain Delayed."""
+        from ..delayed import _NO_TASK
+
+        return Delayed(self._key, _NO_TASK, (self,))
+
+    def __repr__(self) -> str:
+        return f"cairn.bag.Item<{self._key}>"
+
+
+def _lit(value: Any) -> tuple:
+    """The task expression whose value is ``value`` itself (never read as a key or task)."""
+    return (base.literal(value),)
+
+
+def _item(name: str, layer: dict, deps: tuple) -> Item:
+    from ..delayed import _NO_TASK
+
+    return Item(name, _NO_TASK, deps, layer=layer)
+
+
+class Bag:
+    """A parallel collection of Python objects in ``npartitions`` partitions (lists).
+
+    Build one with :func:`from_sequence`, :func:`read_text`, :func:`from_delayed` or
+    :func:`range`; transform it lazily; get a Python list with ``.compute()``.
+
+    Examples
+    --------
+    >>> import cairn.bag as cb
+    >>> b = cb.from_sequence(range(10), npartitions=3)
+    >>> b.map(lambda x: x * 2).filter(lambda x: x > 5).compute()
+    [6, 8, 10, 12, 14, 16, 18]
+    >>> b.sum().compute()
+    45
+    """
+
+    def __init__(self, layer: dict, name: str, npartitions: int,
+                 dependencies: Iterable[Any] = ()) -> None:
+        self._layer = layer
+        self.name = name
+        self.npartitions = npartitions
+        self._deps = tuple(dependencies)
+
+    # --- collection protocol -----------------------------------------------------------
+    def __cairn_graph__(self) -> dict:
+        return base.collect_graph(self)
+
+    def __cairn_keys__(self) -> list:
+        return [(self.name, i) for i in _range(self.npartitions)]
+
+    def __cairn_postcompute__(self) -> tuple:
+        return chunk.finalize, ()
+
+    def __cairn_postpersist__(self) -> tuple:
+        return _rebuild_bag, (self.name, self.npartitions)
+
+    def __cairn_tokenize__(self) -> Any:
+        return self.name
+
+    @property
+    def dask(self) -> dict:
+        """The task graph (Dask's graph spec)."""
+        return self.__cairn_graph__()
+
+    def compute(self, **kwargs: Any) -> list:
+        """Compute the bag into a list; keywords as for :func:`cairn.compute`."""
+        return base.compute(self, traverse=False, **kwargs)[0]
+
+    def persist(self, **kwargs: Any) -> "Bag":
+        """Compute the partitions and keep them; returns a Bag over the results."""
+        return base.persist(self, traverse=False, **kwargs)[0]
+
+    def visualize(self, filename: str = "mydask", format: str | None = None) -> Any:
+        """Draw the task graph (see :func:`cairn.visualize`)."""
+        from ..dot import visualize
+
+        return visualize(self, filename=filename, format=format)
+
+    def __repr__(self) -> str:
+        return f"cairn.bag<{_short(self.name)}, npartitions={self.npartitions}>"
+
+    def _repr_html_(self) -> str:
+        tasks = len(self.__cairn_graph__())
+        return (
+            "<div><strong>cairn.bag</strong> "
+            f"<code>{_short(self.name)}</code><table>"
+            f"<tr><th style='text-align:left'>partitions</th><td>{self.npartitions}</td></tr>"
+            f"<tr><th style='text-align:left'>tasks in graph</th><td>{tasks}</td></tr>"
+            "</table></div>"
+        )
+
+    def __iter__(self):
+        return iter(self.compute())
+
+    def _new(self, prefix: str, layer_fn: Callable[[str], dict], token_args: tuple,
+             npartitions: int | None = None, extra_deps: tuple = ()) -> "Bag":
+        name = f"{prefix}-{tokenize(self, *token_args)}"
+        return Bag(layer_fn(name), name, npartitions or self.npartitions, (self, *extra_deps))
+
+    def _keys(self) -> list:
+        return [(self.name, i) for i in _range(self.npartitions)]
+
+    # --- element-wise --------------------------------------------------------------------
+    def map(self, func: Callable, *args: Any, **kwargs: Any) -> "Bag":
+        """Apply ``func`` to every element; other Bag arguments are zipped element-wise.
+
+        Examples
+        --------
+        >>> import cairn.bag as cb
+        >>> a = cb.from_sequence([1, 2, 3], npartitions=2)
+        >>> a.map(lambda x, y: x + y, a).compute()
+        [2, 4, 6]
+        """
+        return bag_map(func, self, *args, **kwargs)
+
+    def starmap(self, func: Callable, **kwargs: Any) -> "Bag":
+        """Apply ``func`` to the unpacked elements: ``func(*element, **kwargs)``."""
+        kw_expr, kw_deps = _unpack(kwargs) if kwargs else (None, [])
+        return self._new(
+            f"{funcname(func)}-starmap",
+            lambda n: {(n, i): (chunk.starmap_chunk, func, k, kw_expr)
+                       for i, k in enumerate(self._keys())},
+            (func, kwargs), extra_deps=tuple(kw_deps))
+
+    def filter(self, predicate: Callable) -> "Bag":
+        """Keep the elements for which ``predicate`` is true."""
+        return self._new(f"filter-{funcname(predicate)}",
+                         lambda n: {(n, i): (chunk.filter_chunk, predicate, k)
+                                    for i, k in enumerate(self._keys())}, (predicate,))
+
+    def remove(self, predicate: Callable) -> "Bag":
+        """Drop the elements for which ``predicate`` is true."""
+        return self._new(f"remove-{funcname(predicate)}",
+                         lambda n: {(n, i): (chunk.remove_chunk, predicate, k)
+                                    for i, k in enumerate(self._keys())}, (predicate,))
+
+    def flatten(self) -> "Bag":
+        """Concatenate the elements (each an iterable) into one stream of elements."""
+        return self._new("flatten", lambda n: {(n, i): (chunk.flatten_chunk, k)
+                                               for i, k in enumerate(self._keys())}, ())
+
+    concat = flatten
+
+    def map_partitions(self, func: Callable, *args: Any, **kwargs: Any) -> "Bag":
+        """Apply ``func`` to each whole partition (a list); Bag arguments are aligned."""
+        return map_partitions(func, self, *args, **kwargs)
+
+    def pluck(self, key: Any, default: Any = no_default) -> "Bag":
+        """Select ``element[key]`` from every element (a list of keys gives tuples)."""
+        return self._new("pluck", lambda n: {(n, i): (chunk.pluck_chunk, _lit(key), k,
+                                                      _lit(default))
+                                             for i, k in enumerate(self._keys())},
+                         (key, default))
+
+    def random_sample(self, prob: float, random_state: Any = None) -> "Bag":
+        """Keep each element with probability ``prob``; a seed makes it reproducible."""
+        import random as _random
+
+        if not 0 <= prob <= 1:
+            raise ValueError("prob must be a number in the interval [0, 1]")
+        if not isinstance(random_state, _random.Random):
+            random_state = _random.Random(random_state)
+        states = _random_states(self.npartitions, random_state)
+        return self._new("random-sample", lambda n: {
+            (n, i): (chunk.random_sample_chunk, k, _lit(s), prob)
+            for i, (k, s) in enumerate(_zip(self._keys(), states))}, (prob, states[:1]))
+
+    # --- reductions ------------------------------------------------------------------------
+    def reduction(self, perpartition: Callable, aggregate: Callable, split_every: int | None = None,
+                  out_type: type = Item, name: str | None = None) -> Any:
+        """Reduce each partition with ``perpartition``, then the results with ``aggregate``
+        (in a tree, ``split_every`` at a time).
+
+        Examples
+        --------
+        >>> import cairn.bag as cb
+        >>> cb.from_sequence(range(10), npartitions=4).reduction(sum, sum).compute()
+        45
+        """
+        if split_every is None:
+            split_every = 8
+        if split_every is False:
+            split_every = self.npartitions
+        if split_every < 2:
+            raise ValueError(f"split_every must be at least 2, got {split_every}")
+        token = tokenize(self, perpartition, aggregate, split_every)
+        a = f"{name or funcname(perpartition)}-part-{token}"
+        is_last = self.npartitions == 1
+        dsk: dict = {(a, i): (chunk.empty_safe_apply, perpartition, k, is_last)
+                     for i, k in enumerate(self._keys())}
+        k = self.npartitions
+        b = a
+        fmt = f"{name or funcname(aggregate)}-aggregate-{token}"
+        depth = 0
+        while k > split_every:
+            c = fmt + str(depth)
+            groups = [list(g) for g in _chunks(_range(k), split_every)]
+            for i, inds in enumerate(groups):
+                dsk[(c, i)] = (chunk.empty_safe_aggregate, aggregate, [(b, j) for j in inds], False)
+            k = len(groups)
+            b = c
+            depth += 1
+        final = (chunk.empty_safe_aggregate, aggregate, [(b, j) for j in _range(k)], True)
+        if out_type is Item:
+            dsk[fmt] = final
+            return _item(fmt, dsk, (self,))
+        dsk[(fmt, 0)] = final
+        return Bag(dsk, fmt, 1, (self,))
+
+    def fold(self, binop: Callable, combine: Callable | None = None, initial: Any = no_default,
+             split_every: int | None = None, out_type: type = Item) -> Any:
+        """Reduce with a binary operator: ``binop`` within partitions, ``combine`` across.
+
+        ``initial`` starts every partition's and every combination's reduction.
+
+        Examples
+        --------
+        >>> import cairn.bag as cb
+        >>> from operator import add
+        >>> cb.from_sequence(range(5), npartitions=2).fold(add).compute()
+        10
+        """
+        combine = combine or binop
+        return self.reduction(partial(chunk.reduce_with, binop, initial=initial),
+                              partial(chunk.reduce_with, combine, initial=initial),
+                              split_every=split_every, out_type=out_type)
+
+    def foldby(self, key: Callable, binop: Callable, initial: Any = no_default,
+               combine: Callable | None = None, combine_initial: Any = no_default,
+               split_every: int | None = None) -> "Bag":
+        """Group by ``key`` and reduce each group with ``binop`` (no full groups in memory).
+
+        Examples
+        --------
+        >>> import cairn.bag as cb
+        >>> from operator import add
+        >>> b = cb.from_sequence(range(10), npartitions=3)
+        >>> sorted(b.foldby(lambda x: x % 2, add).compute())
+        [(0, 20), (1, 25)]
+        """
+        if split_every is None:
+            split_every = 8
+        if combine is None:
+            combine = binop
+        if not callable(key):
+            key = partial(_getitem, key)
+        token = tokenize(self, key, binop, initial, combine, combine_initial)
+        a = f"foldby-a-{token}"
+        dsk: dict = {(a, i): (chunk.reduceby, key, binop, k, _lit(initial))
+                     for i, k in enumerate(self._keys())}
+        k = self.npartitions
+        b = a
+        depth = 0
+        while k > split_every:
+            c = b + str(depth)
+            groups = [list(g) for g in _chunks(_range(k), split_every)]
+            for i, inds in enumerate(groups):
+                dsk[(c, i)] = (chunk.foldby_combine, combine, _lit(combine_initial),
+                               [(b, j) for j in inds])
+            k = len(groups)
+            b = c
+            depth += 1
+        e = f"foldby-b-{token}"
+        dsk[(e, 0)] = (chunk.dictitems, (chunk.foldby_combine, combine,
+                                         _lit(combine_initial),
+                                         [(b, j) for j in _range(k)]))
+        return Bag(dsk, e, 1, (self,))
+
+    def frequencies(self, split_every: int | None = None, sort: bool = False) -> "Bag":
+        """Count occurrences of each element: a Bag of ``(element, count)`` pairs.
+
+        Examples
+        --------
+        >>> import cairn.bag as cb
+        >>> cb.from_sequence(["a", "b", "a"]).frequencies(sort=True).compute()
+        [('a', 2), ('b', 1)]
+        """
+        result = self.reduction(chunk.frequencies, chunk.merge_frequencies, out_type=Bag,
+                                split_every=split_every, name="frequencies")
+        result = result.map_partitions(chunk.dictitems)
+        if sort:
+            result = result.map_partitions(chunk.sort_counts)
+        return result
+
+    def topk(self, k: int, key: Any = None, split_every: int | None = None) -> "Bag":
+        """The ``k`` largest elements (by ``key``), largest first.
+
+        Examples
+        --------
+        >>> import cairn.bag as cb
+        >>> cb.from_sequence([5, 1, 9, 3]).topk(2).compute()
+        [9, 5]
+        """
+        if key is not None and not callable(key):
+            key = partial(_getitem, key)
+        elif key is not None and _takes_multiple_arguments(key):
+            key = partial(_apply_star, key)
+        return self.reduction(partial(chunk.topk, k, key), partial(chunk.topk_merge, k, key),
+                              out_type=Bag, split_every=split_every, name="topk")
+
+    def distinct(self, key: Any = None) -> "Bag":
+        """Distinct elements (by ``key``), in order of first appearance."""
+        if key is not None and not callable(key):
+            key = partial(_getitem, key)
+        func = chunk.unique if key is None else partial(chunk.unique, key=key)
+        agg = chunk.merge_distinct if key is None else partial(chunk.merge_distinct, key=key)
+        return self.reduction(func, agg, out_type=Bag, name="distinct")
+
+    def count(self, split_every: int | None = None) -> Item:
+        """Number of elements."""
+        return self.reduction(chunk.count, sum, split_every=split_every)
+
+    def sum(self, split_every: int | None = None) -> Item:
+        """Sum of the elements."""
+        return self.reduction(sum, sum, split_every=split_every)
+
+    def min(self, split_every: int | None = None) -> Item:
+        """Smallest element."""
+        return self.reduction(min, min, split_every=split_every)
+
+    def max(self, split_every: int | None = None) -> Item:
+        """Largest element."""
+        return self.reduction(max, max, split_every=split_every)
+
+    def any(self, split_every: int | None = None) -> Item:
+        """True if any element is true."""
+        return self.reduction(any, any, split_every=split_every)
+
+    def all(self, split_every: int | None = None) -> Item:
+        """True if every element is true."""
+        return self.reduction(all, all, split_every=split_every)
+
+    def mean(self) -> Item:
+        """Arithmetic mean of the elements (a float)."""
+        return self.reduction(chunk.mean_chunk, chunk.mean_aggregate, name="mean")
+
+    def var(self, ddof: int = 0) -> Item:
+        """Variance of the elements."""
+        return self.reduction(chunk.var_chunk, partial(chunk.var_aggregate, ddof=ddof), name="var")
+
+    def std(self, ddof: int = 0) -> Item:
+        """Standard deviation of the elements."""
+        return self.var(ddof=ddof).apply(math.sqrt)
+
+    # --- structure ----------------------------------------------------------------------------
+    def take(self, k: int, npartitions: int = 1, compute: bool = True, warn: bool = True) -> Any:
+        """The first ``k`` elements, looking in the first ``npartitions`` partitions
+        (``-1``: all). Returns a tuple (or a Bag with ``compute=False``).
+
+        Examples
+        --------
+        >>> import cairn.bag as cb
+        >>> cb.from_sequence(range(10), npartitions=2).take(3)
+        (0, 1, 2)
+        """
+        if npartitions <= -1:
+            npartitions = self.npartitions
+        if npartitions > self.npartitions:
+            raise ValueError(f"only {self.npartitions} partitions, take received {npartitions}")
+        token = tokenize(self, k, npartitions)
+        name = f"take-{token}"
+        if npartitions > 1:
+            name_p = f"take-partial-{token}"
+            dsk: dict = {(name_p, i): (chunk.take_chunk, k, (self.name, i))
+                         for i in _range(npartitions)}
+            dsk[(name, 0)] = (chunk.safe_take, k, [(name_p, i) for i in _range(npartitions)], warn)
+        else:
+            dsk = {(name, 0): (chunk.safe_take, k, [(self.name, 0)], warn)}
+        b = Bag(dsk, name, 1, (self,))
+        return tuple(b.compute()) if compute else b
+
+    def repartition(self, npartitions: int | None = None,
+                    partition_size: int | None = None) -> "Bag":
+        """Change the number of partitions (order is kept)."""
+        if (npartitions is None) == (partition_size is None):
+            raise ValueError("Please provide exactly one ``npartitions`` or ``partition_size`` "
+                             "keyword arguments")
+        if partition_size is not None:
+            raise NotImplementedError(
+                "repartition(partition_size=) needs partition sizes in bytes, which cairn does "
+                "not track yet; use repartition(npartitions=)")
+        if npartitions < 1:
+            raise ValueError(f"npartitions must be at least 1, got {npartitions}")
+        if npartitions == self.npartitions:
+            return self
+        name = f"repartition-{npartitions}-{tokenize(self, npartitions)}"
+        dsk: dict = {}
+        if self.npartitions > npartitions:
+            ratio = self.npartitions / npartitions
+            bounds = [int(i * ratio) for i in _range(npartitions + 1)]
+            for i, (lo, hi) in enumerate(_zip(bounds, bounds[1:])):
+                dsk[(name, i)] = (chunk.concat_lists, [(self.name, j) for j in _range(lo, hi)])
+        else:
+            div, mod = divmod(npartitions, self.npartitions)
+            splits = [div] * self.npartitions
+            splits[-1] += mod
+            out = 0
+            for j, n in enumerate(splits):
+                for s in _range(n):
+                    dsk[(name, out)] = (_split_part, (self.name, j), s, n)
+                    out += 1
+        return Bag(dsk, name, npartitions, (self,))
+
+    def accumulate(self, binop: Callable, initial: Any = no_default) -> "Bag":
+        """Running reduction over the elements in order (like ``itertools.accumulate``).
+
+        Examples
+        --------
+        >>> import cairn.bag as cb
+        >>> from operator import add
+        >>> cb.from_sequence([1, 2, 3, 4], npartitions=2).accumulate(add).compute()
+        [1, 3, 6, 10]
+        """
+        token = tokenize(self, binop, initial)
+        bname = funcname(binop)
+        a, b, c = (f"{bname}-part-{token}", f"{bname}-first-{token}", f"{bname}-second-{token}")
+        dsk: dict = {
+            (a, 0): (chunk.accumulate_part, binop, (self.name, 0), _lit(initial), True),
+            (b, 0): (chunk.first, (a, 0)),
+            (c, 0): (chunk.second, (a, 0)),
+        }
+        for i in _range(1, self.npartitions):
+            dsk[(a, i)] = (chunk.accumulate_part, binop, (self.name, i), (c, i - 1))
+            dsk[(b, i)] = (chunk.first, (a, i))
+            dsk[(c, i)] = (chunk.second, (a, i))
+        return Bag(dsk, b, self.npartitions, (self,))
+
+    def join(self, other: Any, on_self: Any, on_other: Any = None) -> "Bag":
+        """Join with ``other`` (an iterable, a Delayed, or a one-partition Bag) on keys:
+        a Bag of ``(other_element, self_element)`` pairs."""
+        on_other = on_self if on_other is None else on_other
+        if not callable(on_self):
+            on_self = partial(_getitem, on_self)
+        if not callable(on_other):
+            on_other = partial(_getitem, on_other)
+        deps: tuple = ()
+        if isinstance(other, Bag):
+            if other.npartitions != 1:
+                raise ValueError("Multi-bag joins are not implemented; join a bag with one "
+                                 "partition (other.repartition(npartitions=1)) or a list")
+            other_expr: Any = (other.name, 0)
+            deps = (other,)
+        elif isinstance(other, Delayed):
+            other_expr, deps = other._key, (other,)
+        else:
+            other_expr = _lit(list(other))
+        token = tokenize(self, other, on_self, on_other)
+        index = f"join-index-{token}"
+        name = f"join-{token}"
+        dsk: dict = {index: (chunk.index_by, on_other, other_expr)}
+        for i, k in enumerate(self._keys()):
+            dsk[(name, i)] = (chunk.join_chunk, index, on_self, k)
+        return Bag(dsk, name, self.npartitions, (self, *deps))
+
+    def product(self, other: "Bag") -> "Bag":
+        """Cartesian product of two bags: every ``(a, b)`` pair."""
+        name = f"product-{tokenize(self, other)}"
+        n, m = self.npartitions, other.npartitions
+        dsk = {(name, i * m + j): (chunk.product_chunk, (self.name, i), (other.name, j))
+               for i in _range(n) for j in _range(m)}
+        return Bag(dsk, name, n * m, (self, other))
+
+    def groupby(self, grouper: Any, method: str | None = None, npartitions: int | None = None,
+                blocksize: int = 2**20, max_branch: int | None = None,
+                shuffle: str | None = None) -> "Bag":
+        """Group elements by ``grouper``: a Bag of ``(key, [elements])`` pairs.
+
+        Grouping hashes keys with a fixed, seedless hash, so partitions (and their order)
+        are the same on every run and every executor.
+        """
+        from .shuffle import groupby
+
+        return groupby(self, grouper, npartitions)
+
+    def to_delayed(self, optimize_graph: bool = True) -> list[Delayed]:
+        """One Delayed per partition."""
+        from ..delayed import _NO_TASK
+
+        return [Delayed(k, _NO_TASK, (self,)) for k in self._keys()]
+
+    def to_textfiles(self, path: Any, name_function: Callable | None = None,
+                     compression: str = "infer", encoding: str = "utf-8", compute: bool = True,
+                     storage_options: dict | None = None, last_endline: bool = False,
+                     **kwargs: Any) -> Any:
+        """Write each partition to a text file; see :func:`cairn.bag.to_textfiles`."""
+        from .text import to_textfiles
+
+        return to_textfiles(self, path, name_function=name_function, compression=compression,
+                            encoding=encoding, compute=compute, storage_options=storage_options,
+                            last_endline=last_endline, **kwargs)
+
+    @property
+    def str(self) -> Any:
+        """String methods applied to every element: ``b.str.lower()``, ``b.str.split()``."""
+        from .text import StringAccessor
+
+        return StringAccessor(self)
+
+
+def _short(name: str) -> str:
+    return name if len(name) < 40 else name[:37] + "..."
+
+
+def _rebuild_bag(dsk: dict, name: str, npartitions: int) -> Bag:
+    return Bag(dsk, name, npartitions)
+
+
+def _chunks(seq: Iterable[int], n: int) -> Iterable[tuple]:
+    it = iter(seq)
+    while True:
+        block = tuple(itertools.islice(it, n))
+        if not block:
+            return
+        yield block
+
+
+def _split_part(part: list, index: int, nsplits: int) -> list:
+    n = len(part)
+    lo = n * index // nsplits
+    hi = n * (index + 1) // nsplits
+    return part[lo:hi]
+
+
+def _getitem(key: Any, x: Any) -> Any:
+    return x[key]
+
+
+def _apply_star(func: Callable, args: Any) -> Any:
+    return func(*args)
+
+
+def _takes_multiple_arguments(func: Callable) -> bool:
+    import inspect
+
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return False
+    params = [p for p in sig.parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    return len(params) > 1
+
+
+def _random_states(n: int, random_state: Any) -> list:
+    """Per-partition Mersenne Twister states derived from one seed (as Dask derives them)."""
+    import numpy as np
+
+    random_state = random_state.randint(0, 1 << 32)
+    data = np.random.default_rng(random_state).bytes(624 * n * 4)
+    rows = np.frombuffer(data, dtype=np.uint32).reshape((n, -1)).tolist()
+    return [(3, tuple(row) + (624,), None) for row in rows]
+
+
+# --- building bags --------------------------------------------------------------------------
+def _bag_args(args: tuple, kwargs: dict) -> tuple[list, int | None]:
+    bags = [a for a in args if isinstance(a, Bag)] + [v for v in kwargs.values()
+                                                       if isinstance(v, Bag)]
+    ns = {b.npartitions for b in bags}
+    if len(ns) > 1:
+        raise ValueError("Bags passed together must have the same number of partitions, got "
+                         + ", ".join(str(b.npartitions) for b in bags))
+    return bags, (ns.pop() if ns else None)
+
+
+def bag_map(func: Callable, *args: Any, **kwargs: Any) -> Bag:
+    """Apply ``func`` element-wise across bags (others are passed to every call)."""
+    bags, n = _bag_args(args, kwargs)
+    if n is None:
+        raise ValueError("map needs at least one Bag argument")
+    name = f"{funcname(func)}-{tokenize(func, 'map', args, kwargs)}"
+    deps: list = list(bags)
+    const_args: list = []
+    for a in args:
+        if not isinstance(a, Bag):
+            e, d = _unpack(a)
+            deps.extend(d)
+            const_args.append(e)
+    bag_kw = [k for k, v in kwargs.items() if isinstance(v, Bag)]
+    other_kw = {k: v for k, v in kwargs.items() if not isinstance(v, Bag)}
+    kw_expr, kw_deps = _unpack(other_kw) if other_kw else (None, [])
+    deps.extend(kw_deps)
+    dsk: dict = {}
+    for i in _range(n):
+        iters: list = []
+        ci = iter(const_args)
+        for a in args:
+            iters.append((a.name, i) if isinstance(a, Bag) else (chunk.repeat_constant, next(ci)))
+        iters.extend((kwargs[k].name, i) for k in bag_kw)
+        dsk[(name, i)] = (chunk.map_chunk, func, iters, _lit(bag_kw) if bag_kw else None,
+                          kw_expr)
+    return Bag(dsk, name, n, deps)
+
+
+def map_partitions(func: Callable, *args: Any, **kwargs: Any) -> Bag:
+    """Apply ``func`` to aligned whole partitions of the bag arguments."""
+    bags, n = _bag_args(args, kwargs)
+    if n is None:
+        raise ValueError("map_partitions needs at least one Bag argument")
+    name = f"{funcname(func)}-{tokenize(func, 'map-partitions', args, kwargs)}"
+    deps: list = list(bags)
+    exprs: list = []
+    for a in args:
+        if isinstance(a, Bag):
+            exprs.append(None)
+        else:
+            e, d = _unpack(a)
+            deps.extend(d)
+            exprs.append(e)
+    dsk: dict = {}
+    for i in _range(n):
+        call_args = [(a.name, i) if isinstance(a, Bag) else e for a, e in _zip(args, exprs)]
+        kw_items = []
+        for k, v in kwargs.items():
+            if isinstance(v, Bag):
+                kw_items.append([k, (v.name, i)])
+            else:
+                e, d = _unpack(v)
+                deps.extend(d)
+                kw_items.append([k, e])
+        kw_expr = (dict, kw_items) if kw_items else None
+        dsk[(name, i)] = (chunk.apply_partition, func, call_args, kw_expr)
+    return Bag(dsk, name, n, deps)
+
+
+def from_sequence(seq: Iterable, partition_size: int | None = None,
+                  npartitions: int | None = None) -> Bag:
+    """A Bag from a Python sequence, split like Dask splits it.
+
+    Parameters
+    ----------
+    seq : iterable
+    partition_size : int, optional
+        Elements per partition.
+    npartitions : int, optional
+        Number of partitions (used when ``partition_size`` is not given).
+
+    Examples
+    --------
+    >>> import cairn.bag as cb
+    >>> b = cb.from_sequence(range(10), npartitions=3)
+    >>> b.npartitions, b.compute()
+    (3, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    """
+    seq = list(seq)
+    if npartitions is not None and npartitions < 1:
+        raise ValueError(f"npartitions must be at least 1, got {npartitions}")
+    if partition_size is not None and partition_size < 1:
+        raise ValueError(f"partition_size must be at least 1, got {partition_size}")
+    if npartitions and not partition_size:
+        if len(seq) <= 100:
+            partition_size = int(math.ceil(len(seq) / npartitions))
+        else:
+            partition_size = max(1, int(math.floor(len(seq) / npartitions)))
+    if npartitions is None and partition_size is None:
+        if len(seq) <= 100:
+            partition_size = 1
+        else:
+            partition_size = max(1, math.ceil(math.sqrt(len(seq)) / math.sqrt(100)))
+    parts = [seq[i:i + partition_size] for i in _range(0, len(seq), partition_size or 1)]
+    name = f"from_sequence-{tokenize(seq, partition_size)}"
+    if parts:
+        dsk = {(name, i): _lit(part) for i, part in enumerate(parts)}
+    else:
+        dsk = {(name, 0): (list, [])}
+    return Bag(dsk, name, len(dsk))
+
+
+def from_delayed(values: Any) -> Bag:
+    """A Bag with one partition per Delayed value (each should compute to a list)."""
+    if isinstance(values, Delayed):
+        values = [values]
+    values = list(values)
+    name = f"bag-from-delayed-{tokenize(*values)}"
+    dsk = {(name, i): (chunk.reify, v._key) for i, v in enumerate(values)}
+    return Bag(dsk, name, len(values), values)
+
+
+def range(n: int, npartitions: int) -> Bag:  # noqa: A001 - dask.bag.range
+    """Integers ``0 .. n-1`` in ``npartitions`` partitions.
+
+    Examples
+    --------
+    >>> import cairn.bag as cb
+    >>> cb.range(5, npartitions=2).compute()
+    [0, 1, 2, 3, 4]
+    """
+    if npartitions < 1:
+        raise ValueError(f"npartitions must be at least 1, got {npartitions}")
+    size = max(1, n // npartitions)
+    name = f"range-{n}-npartitions-{npartitions}"
+    starts = list(itertools.islice(_range(0, n, size), npartitions))
+    dsk = {(name, i): (chunk.range_chunk, j, min(j + size, n)) for i, j in enumerate(starts)}
+    if n % npartitions != 0 and starts:
+        i, j = len(starts) - 1, starts[-1]
+        dsk[(name, i)] = (chunk.range_chunk, j, n)
+    if not dsk:
+        dsk = {(name, 0): (list, [])}
+    return Bag(dsk, name, len(dsk))
+
+
+def concat(bags: list[Bag]) -> Bag:
+    """One Bag with the partitions of ``bags`` one after another."""
+    name = f"concat-{tokenize(*bags)}"
+    keys = [k for b in bags for k in b._keys()]
+    dsk = {(name, i): (chunk.reify, k) for i, k in enumerate(keys)}
+    return Bag(dsk, name, len(dsk), bags)
+
+
+def zip(*bags: Bag) -> Bag:  # noqa: A001 - dask.bag.zip
+    """Element-wise tuples of bags with the same partitioning."""
+    _, n = _bag_args(bags, {})
+    name = f"zip-{tokenize(*bags)}"
+    dsk = {(name, i): (chunk.zip_chunk, *[(b.name, i) for b in bags]) for i in _range(n or 0)}
+    return Bag(dsk, name, n or 0, bags)

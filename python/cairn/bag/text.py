@@ -1,0 +1,224 @@
+"""Text in and out of Bags: read_text, to_textfiles, and the ``.str`` accessor."""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import operator
+import os
+from functools import partial
+from typing import Any, Callable
+
+from ..tokenize import tokenize
+from . import textio
+from .core import Bag
+
+__all__ = ["read_text", "to_textfiles", "StringAccessor"]
+
+
+def _expand_paths(urlpath: Any) -> list[str]:
+    items = [urlpath] if isinstance(urlpath, (str, os.PathLike)) else list(urlpath)
+    if not items:
+        raise ValueError("read_text() got an empty list of paths")
+    paths: list[str] = []
+    for item in items:
+        item = os.fspath(item)
+        if item.startswith("file://"):
+            item = item[len("file://"):]
+        if "://" in item:
+            scheme = item.split("://", 1)[0]
+            raise ValueError(f"read_text(): {scheme}:// paths are not supported yet ({item!r}); "
+                             "use a local path")
+        if glob.has_magic(item):
+            matches = sorted(p for p in glob.glob(item, recursive=True) if os.path.isfile(p))
+            if not matches:
+                raise ValueError(f"No files found matching {item!r}: check the path and the "
+                                 "glob pattern")
+            paths.extend(os.path.abspath(p) for p in matches)
+        else:
+            if os.path.isdir(item):
+                raise IsADirectoryError(f"read_text(): {item!r} is a directory; pass a glob such "
+                                        f"as {os.path.join(item, '*')!r}")
+            if not os.path.exists(item):
+                raise FileNotFoundError(f"read_text(): no such file: {item!r}")
+            paths.append(os.path.abspath(item))
+    return paths
+
+
+def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str | None = "infer",
+              encoding: str = "utf-8", errors: str = "strict", linedelimiter: str | None = None,
+              collection: bool = True, storage_options: dict | None = None,
+              files_per_partition: int | None = None, include_path: bool = False) -> Any:
+    """Read text files into a Bag of lines (line endings kept, as in Dask).
+
+    Parameters
+    ----------
+    urlpath : str, path, or list of them
+        Files, globs (``data/*.txt``, ``**`` for subfolders).
+    blocksize : int or str, optional
+        Split uncompressed files into partitions of about this many bytes, at line
+        boundaries (``"64MiB"`` style strings work). Default: one partition per file.
+    compression : str or None
+        ``"infer"`` (from the extension: gz, bz2, xz, zst), a name, or None.
+    encoding, errors : str
+        How bytes become text. ``errors="replace"`` turns invalid bytes into U+FFFD;
+        with ``"strict"`` invalid UTF-8 raises an error naming the file and byte offset.
+    linedelimiter : str, optional
+        Split lines on this string (kept at the end of each line). Default: universal
+        newlines (``\\n``, ``\\r\\n``, ``\\r`` all end a line and become ``\\n``).
+    files_per_partition : int, optional
+        Group several small files into one partition.
+    include_path : bool
+        Give ``(line, path)`` pairs.
+
+    Examples
+    --------
+    >>> import cairn.bag as cb, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("hello world\\nbye\\n")
+    >>> cb.read_text(path).compute()
+    ['hello world\\n', 'bye\\n']
+    """
+    if storage_options:
+        raise NotImplementedError("storage_options are not supported yet (local files only)")
+    if blocksize is not None and files_per_partition is not None:
+        raise ValueError("Only one of blocksize or files_per_partition can be set")
+    if isinstance(blocksize, str):
+        blocksize = textio.parse_bytes(blocksize)
+    if blocksize is not None and blocksize < 1:
+        raise ValueError(f"blocksize must be a positive number of bytes, got {blocksize}")
+    if files_per_partition is not None and files_per_partition < 1:
+        raise ValueError(f"files_per_partition must be at least 1, got {files_per_partition}")
+    paths = _expand_paths(urlpath)
+    codecs = [textio.infer_compression(p) if compression == "infer" else compression
+              for p in paths]
+    for c in codecs:
+        textio.check_compression(c)
+    opts = (encoding, errors, linedelimiter, include_path)
+    token = tokenize(paths, [os.path.getmtime(p) for p in paths], blocksize, codecs, opts,
+                     files_per_partition)
+    name = f"read-text-{token}"
+    tasks: list = []
+    if blocksize is None:
+        per = files_per_partition or 1
+        for i in range(0, len(paths), per):
+            group = [(p, c) for p, c in zip(paths[i:i + per], codecs[i:i + per])]
+            tasks.append((textio.read_files, group, *opts))
+    else:
+        for p, c in zip(paths, codecs):
+            if c is not None:
+                raise ValueError(f"Cannot do chunked reads on compressed files ({p!r}); "
+                                 "set blocksize=None to read it whole")
+            size = os.path.getsize(p)
+            offsets = list(range(0, size, blocksize)) or [0]
+            for off in offsets:
+                tasks.append((textio.read_block, p, off, blocksize, *opts))
+    dsk = {(name, i): t for i, t in enumerate(tasks)}
+    bag = Bag(dsk, name, len(dsk))
+    return bag if collection else bag.to_delayed()
+
+
+def _name_function_default(num: int) -> Callable[[int], str]:
+    width = len(str(max(num - 1, 0)))
+    return lambda i: str(i).zfill(width)
+
+
+def _output_paths(path: Any, n: int, name_function: Callable | None) -> list[str]:
+    if isinstance(path, (list, tuple)):
+        if len(path) != n:
+            raise ValueError(f"to_textfiles() got {len(path)} paths for {n} partitions")
+        return [os.path.abspath(os.fspath(p)) for p in path]
+    path = os.fspath(path)
+    if path.startswith("file://"):
+        path = path[len("file://"):]
+    if "://" in path:
+        raise ValueError(f"to_textfiles(): {path.split('://')[0]}:// paths are not supported yet")
+    if "*" not in path:
+        path = os.path.join(path, "*.part")
+    if path.count("*") > 1:
+        raise ValueError(f"to_textfiles(): the path may hold one '*', got {path!r}")
+    name_function = name_function or _name_function_default(n)
+    names = [path.replace("*", name_function(i)) for i in range(n)]
+    return [os.path.abspath(p) for p in names]
+
+
+def to_textfiles(b: Bag, path: Any, name_function: Callable | None = None,
+                 compression: str | None = "infer", encoding: str = "utf-8", compute: bool = True,
+                 storage_options: dict | None = None, last_endline: bool = False,
+                 **kwargs: Any) -> Any:
+    """Write a Bag of strings to text files, one per partition.
+
+    ``path`` is a glob-like name with one ``*`` (replaced by the partition number, or by
+    ``name_function(i)``), a directory (files ``0.part``, ``1.part`` …) or a list of paths.
+    Elements are joined by newlines (the last line gets one with ``last_endline=True``).
+    Each file appears complete or not at all (written to a temporary name, then renamed).
+
+    Returns the list of paths written (or a list of Delayed with ``compute=False``).
+
+    Examples
+    --------
+    >>> import cairn.bag as cb, os, tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "*.txt")
+    >>> paths = cb.from_sequence(["a", "b", "c"], npartitions=2).to_textfiles(out)
+    >>> [open(p).read() for p in paths]
+    ['a\\nb', 'c']
+    """
+    if storage_options:
+        raise NotImplementedError("storage_options are not supported yet (local files only)")
+    paths = _output_paths(path, b.npartitions, name_function)
+    codecs = [textio.infer_compression(p) if compression == "infer" else compression
+              for p in paths]
+    for c in codecs:
+        textio.check_compression(c)
+    name = f"to-textfiles-{tokenize(b, paths, codecs, encoding, last_endline)}"
+    dsk = {(name, i): (textio.write_partition, (b.name, i), p, c, encoding, last_endline)
+           for i, (p, c) in enumerate(zip(paths, codecs))}
+    out = Bag(dsk, name, b.npartitions, (b,))
+    if compute:
+        out.compute(**kwargs)
+        return paths
+    return out.to_delayed()
+
+
+class StringAccessor:
+    """String methods over a Bag of strings: ``b.str.lower()``, ``b.str.split()`` …
+
+    Any ``str`` method works (``b.str.<method>(*args)`` maps it over the elements);
+    ``match(pattern)`` keeps elements matching a glob-style pattern, as in Dask.
+
+    Examples
+    --------
+    >>> import cairn.bag as cb
+    >>> b = cb.from_sequence(["Alice Smith", "Bob Jones", "Charlie Smith"])
+    >>> b.str.lower().compute()
+    ['alice smith', 'bob jones', 'charlie smith']
+    >>> b.str.match("*Smith").compute()
+    ['Alice Smith', 'Charlie Smith']
+    """
+
+    def __init__(self, bag: Bag) -> None:
+        self._bag = bag
+
+    def __dir__(self) -> list:
+        return sorted(set(dir(type(self))) | set(dir(str)))
+
+    def _strmap(self, key: str, *args: Any, **kwargs: Any) -> Bag:
+        return self._bag.map(operator.methodcaller(key, *args, **kwargs))
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_") or not hasattr(str, key):
+            raise AttributeError(f"str has no method {key!r}")
+        return partial(self._strmap, key)
+
+    def match(self, pattern: str) -> Bag:
+        """Keep the strings that match the glob-style ``pattern`` (``fnmatch``)."""
+        return self._bag.filter(partial(_fnmatch, pat=pattern))
+
+    def len(self) -> Bag:
+        """The length of every string."""
+        return self._bag.map(len)
+
+
+def _fnmatch(name: str, pat: str) -> bool:
+    return fnmatch.fnmatch(name, pat)

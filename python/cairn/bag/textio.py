@@ -1,0 +1,215 @@
+"""Reading and writing the bytes of text files for Bag tasks (local files)."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import re
+import tempfile
+from typing import Any, BinaryIO
+
+COMPRESSIONS = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
+_BY_EXTENSION = {ext: name for name, ext in COMPRESSIONS.items()}
+_BY_EXTENSION[".zstd"] = "zstd"
+
+
+class TextDecodeError(UnicodeDecodeError):
+    """Invalid text in a file: says which file and at which byte offset."""
+
+    def __init__(self, path: str, offset: int, cause: UnicodeDecodeError) -> None:
+        super().__init__(cause.encoding, cause.object, cause.start, cause.end, cause.reason)
+        self.path = path
+        self.offset = offset
+
+    def __str__(self) -> str:
+        bad = self.object[self.start:self.end]
+        return (f"{self.path}: invalid {self.encoding} at byte offset {self.offset} "
+                f"(bytes {bad!r}: {self.reason}). Pass errors='replace' to read_text to "
+                "substitute U+FFFD, or check the file's encoding.")
+
+    def __reduce__(self) -> tuple:
+        cause = UnicodeDecodeError(self.encoding, self.object, self.start, self.end, self.reason)
+        return (TextDecodeError, (self.path, self.offset, cause))
+
+
+def parse_bytes(text: str) -> int:
+    """``"64MiB"`` / ``"10 MB"`` / ``"1000"`` -> a number of bytes."""
+    m = re.fullmatch(r"\s*([\d.]+)\s*([kmgt]?i?b?)?\s*", text.lower())
+    if not m:
+        raise ValueError(f"cannot read {text!r} as a size in bytes (e.g. '64MiB', '10MB')")
+    number = float(m.group(1))
+    unit = (m.group(2) or "b").rstrip("b") or ""
+    scale = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
+             "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}[unit]
+    return int(number * scale)
+
+
+def infer_compression(path: str) -> str | None:
+    return _BY_EXTENSION.get(os.path.splitext(path)[1].lower())
+
+
+def check_compression(name: str | None) -> None:
+    if name is not None and name not in COMPRESSIONS:
+        raise ValueError(f"unknown compression {name!r}; use one of {sorted(COMPRESSIONS)} "
+                         "or None")
+
+
+def _open_read(path: str, compression: str | None) -> BinaryIO:
+    if compression is None:
+        return open(path, "rb")
+    if compression == "gzip":
+        return gzip.open(path, "rb")
+    if compression == "bz2":
+        return bz2.open(path, "rb")
+    if compression == "xz":
+        return lzma.open(path, "rb")
+    import pyarrow as pa
+
+    return pa.CompressedInputStream(pa.OSFile(path, "rb"), "zstd")
+
+
+def read_bytes(path: str, compression: str | None) -> bytes:
+    """All of a file's (decompressed) bytes; errors name the file."""
+    try:
+        with _open_read(path, compression) as f:
+            return f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such file: {path!r} (was it moved or deleted after "
+                                "read_text() was called?)") from None
+    except (EOFError, OSError, lzma.LZMAError, ValueError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise OSError(f"{path}: cannot read {compression or 'uncompressed'} data: {e} "
+                      "(the file may be truncated or corrupt)") from e
+
+
+def decode(data: bytes, path: str, base_offset: int, encoding: str, errors: str) -> str:
+    try:
+        return data.decode(encoding, errors)
+    except UnicodeDecodeError as e:
+        raise TextDecodeError(path, base_offset + e.start, e) from None
+
+
+def split_lines(text: str, linedelimiter: str | None) -> list[str]:
+    """Lines with their ending kept; universal newlines when no delimiter is given."""
+    if linedelimiter is None:
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        last = lines.pop()
+        out = [line + "\n" for line in lines]
+        if last:
+            out.append(last)
+        return out
+    parts = text.split(linedelimiter)
+    last = parts.pop()
+    out = [p + linedelimiter for p in parts]
+    if last:
+        out.append(last)
+    return out
+
+
+def _lines_of(data: bytes, path: str, base_offset: int, encoding: str, errors: str,
+              linedelimiter: str | None, include_path: bool) -> list:
+    lines = split_lines(decode(data, path, base_offset, encoding, errors), linedelimiter)
+    if include_path:
+        return [(line, path) for line in lines]
+    return lines
+
+
+def read_files(group: list, encoding: str, errors: str, linedelimiter: str | None,
+               include_path: bool) -> list:
+    """The lines of whole files, one after the other."""
+    out: list = []
+    for path, compression in group:
+        data = read_bytes(path, compression)
+        out.extend(_lines_of(data, path, 0, encoding, errors, linedelimiter, include_path))
+    return out
+
+
+def _block_start(f: BinaryIO, offset: int, delimiter: bytes) -> int:
+    """Position just after the first delimiter at or after ``offset`` (0 stays 0)."""
+    if offset == 0:
+        return 0
+    f.seek(offset)
+    pos = offset
+    carry = b""
+    while True:
+        chunk = f.read(1 << 16)
+        if not chunk:
+            return pos + len(carry)
+        buf = carry + chunk
+        i = buf.find(delimiter)
+        if i >= 0:
+            return pos + i + len(delimiter)
+        keep = len(delimiter) - 1
+        carry = buf[len(buf) - keep:] if keep else b""
+        pos += len(buf) - len(carry)
+
+
+def read_block(path: str, offset: int, blocksize: int, encoding: str, errors: str,
+               linedelimiter: str | None, include_path: bool) -> list:
+    """The lines that start in ``[offset, offset + blocksize)`` of an uncompressed file.
+
+    A line belongs to the block in which its first byte lies after the previous block's
+    boundary: each block starts just after the first delimiter at or after its offset.
+    """
+    delimiter = (linedelimiter or "\n").encode(encoding)
+    try:
+        with open(path, "rb") as f:
+            start = _block_start(f, offset, delimiter)
+            end = _block_start(f, offset + blocksize, delimiter)
+            if end <= start:
+                return []
+            f.seek(start)
+            data = f.read(end - start)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such file: {path!r}") from None
+    return _lines_of(data, path, start, encoding, errors, linedelimiter, include_path)
+
+
+def _open_write(f: BinaryIO, compression: str | None) -> Any:
+    if compression is None:
+        return f
+    if compression == "gzip":
+        return gzip.GzipFile(fileobj=f, mode="wb")
+    if compression == "bz2":
+        return bz2.BZ2File(f, "wb")
+    if compression == "xz":
+        return lzma.LZMAFile(f, "wb")
+    import pyarrow as pa
+
+    return pa.CompressedOutputStream(f, "zstd")
+
+
+def write_partition(data: list, path: str, compression: str | None, encoding: str | None,
+                    last_endline: bool) -> None:
+    """Write the elements joined by newlines to ``path`` atomically (temp file + rename)."""
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            out = _open_write(raw, compression)
+            endline = b"\n"
+            started = False
+            for d in data:
+                if started:
+                    out.write(endline)
+                started = True
+                out.write(d.encode(encoding) if isinstance(d, str) else bytes(d))
+            if last_endline:
+                out.write(endline)
+            if out is not raw:
+                out.close()
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
