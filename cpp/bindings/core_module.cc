@@ -1,8 +1,12 @@
 // cairn._core: converts arguments and errors between Python and the C++ engine; no logic.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
 
+#include "cairn/text/kernels.h"
 #include "pybridge/execute.h"
+#include "pybridge/native_values.h"
 
 namespace nb = nanobind;
 
@@ -11,6 +15,38 @@ namespace {
 nb::object Steal(PyObject* result) {
   if (result == nullptr) throw nb::python_error();
   return nb::steal(result);
+}
+
+using cairn::py::NativeTaskHandle;
+using OpSpec = std::tuple<std::string, int, std::string>;               // (name, n, sep)
+using SegmentSpec = std::tuple<std::string, int64_t, int64_t, std::string>;  // path, off, size, codec
+
+cairn::text::TextOp ToOp(const OpSpec& spec) {
+  using Kind = cairn::text::TextOp::Kind;
+  static const std::pair<const char*, Kind> kNames[] = {
+      {"lower", Kind::kLower},     {"upper", Kind::kUpper},   {"strip", Kind::kStrip},
+      {"split", Kind::kSplit},     {"flatten", Kind::kFlatten}, {"ngrams", Kind::kNgrams},
+      {"nonempty", Kind::kNonEmpty}};
+  for (const auto& [name, kind] : kNames) {
+    if (std::get<0>(spec) == name) return {kind, std::get<1>(spec), std::get<2>(spec)};
+  }
+  throw nb::value_error(("unknown text op '" + std::get<0>(spec) + "'").c_str());
+}
+
+arrow::Compression::type ToCodec(const std::string& name) {
+  if (name.empty() || name == "none") return arrow::Compression::UNCOMPRESSED;
+  auto codec = arrow::util::Codec::GetCompressionType(name == "zstd" ? "zstd" : name);
+  if (!codec.ok()) throw nb::value_error(("unknown compression '" + name + "'").c_str());
+  return *codec;
+}
+
+cairn::text::SinkKind ToSink(const std::string& name) {
+  using cairn::text::SinkKind;
+  if (name == "collect") return SinkKind::kCollect;
+  if (name == "count") return SinkKind::kCount;
+  if (name == "frequencies") return SinkKind::kFrequencies;
+  if (name == "distinct") return SinkKind::kDistinct;
+  throw nb::value_error(("unknown sink '" + name + "'").c_str());
 }
 
 }  // namespace
@@ -41,6 +77,38 @@ NB_MODULE(_core, m) {
       nb::arg("dsk"), nb::arg("keys"), nb::arg("fuse") = true);
 
   m.def("shutdown_pools", &cairn::py::ShutdownPools);
+
+  nb::class_<NativeTaskHandle>(m, "NativeTask",
+                               "A native (C++) task body, used as the callable of a task.")
+      .def("__repr__", [](const NativeTaskHandle& h) {
+        return "<cairn native task " + h.body->Label() + ">";
+      });
+
+  m.def(
+      "text_scan",
+      [](const std::vector<SegmentSpec>& segments, const std::string& errors,
+         const std::vector<OpSpec>& ops, const std::string& sink) {
+        std::vector<cairn::text::TextSegment> segs;
+        for (const auto& [path, offset, size, codec] : segments) {
+          segs.push_back({path, offset, size, ToCodec(codec)});
+        }
+        std::vector<cairn::text::TextOp> text_ops;
+        for (const auto& op : ops) text_ops.push_back(ToOp(op));
+        auto sink_kind = ToSink(sink);
+        auto valid = cairn::text::ValidatePipeline(text_ops, sink_kind);
+        if (!valid.ok()) throw nb::value_error(valid.message().c_str());
+        if (errors != "strict" && errors != "replace") {
+          throw nb::value_error("native text reading supports errors='strict' or 'replace'");
+        }
+        return NativeTaskHandle{cairn::text::MakeTextScan(std::move(segs), errors == "replace",
+                                                          std::move(text_ops), sink_kind)};
+      },
+      nb::arg("segments"), nb::arg("errors"), nb::arg("ops"), nb::arg("sink"));
+  m.def("merge_counts", [] { return NativeTaskHandle{cairn::text::MakeMergeCounts()}; });
+  m.def("sum_int64", [] { return NativeTaskHandle{cairn::text::MakeSumInt64()}; });
+  m.def("largest_counts",
+        [](int64_t k) { return NativeTaskHandle{cairn::text::MakeLargestCounts(k)}; },
+        nb::arg("k"));
 
   m.def(
       "run_synthetic_graph",

@@ -11,6 +11,7 @@
 #include "cairn/graph/plan.h"
 #include "cairn/graph/synthetic.h"
 #include "pybridge/graph_builder.h"
+#include "pybridge/native_values.h"
 #include "pybridge/python_runtime.h"
 
 namespace cairn::py {
@@ -58,19 +59,11 @@ Status ReportProgress(PyObject* progress, size_t done, size_t total) {
   return Status::OK();
 }
 
-PyObject* ToPython(const ValuePtr& value) {
-  if (value == nullptr) Py_RETURN_NONE;
-  if (auto* py = dynamic_cast<const PyValue*>(value.get())) return Py_NewRef(py->object());
-  if (const int64_t* v = ValueAs<int64_t>(value)) return PyLong_FromLongLong(*v);
-  PyErr_SetString(PyExc_TypeError, "a native task produced a value with no Python form");
-  return nullptr;
-}
-
 PyObject* ToPythonList(const std::vector<ValuePtr>& values) {
   PyObject* list = PyList_New(static_cast<Py_ssize_t>(values.size()));
   if (list == nullptr) return nullptr;
   for (size_t i = 0; i < values.size(); ++i) {
-    PyObject* item = ToPython(values[i]);
+    PyObject* item = ValueToPython(values[i]);
     if (item == nullptr) {
       Py_DECREF(list);
       return nullptr;

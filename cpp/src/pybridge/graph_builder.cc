@@ -1,7 +1,10 @@
 #include "pybridge/graph_builder.h"
 
+#include <nanobind/nanobind.h>
+
 #include <unordered_map>
 
+#include "pybridge/native_values.h"
 #include "pybridge/python_runtime.h"
 #include "pybridge/python_task.h"
 
@@ -89,6 +92,33 @@ class ExprParser {
   std::unordered_map<TaskId, uint32_t> slots_;
 };
 
+std::string KeyLabel(PyObject* key);
+
+// (native_task, key | [keys], ...): the inputs, in order, must all be keys of the graph.
+Status NativeInputs(PyObject* task, PyObject* ids, PyObject* key, std::vector<TaskId>* deps) {
+  auto add = [&](PyObject* arg) -> Status {
+    PyObject* id = PyDict_GetItemWithError(ids, arg);
+    if (id == nullptr) {
+      if (PyErr_Occurred()) PyErr_Clear();
+      return Status::TypeError("task ", KeyLabel(key),
+                               ": arguments of a native task must be keys of the graph");
+    }
+    deps->push_back(static_cast<TaskId>(PyLong_AsUnsignedLong(id)));
+    return Status::OK();
+  };
+  for (Py_ssize_t i = 1; i < PyTuple_GET_SIZE(task); ++i) {
+    PyObject* arg = PyTuple_GET_ITEM(task, i);
+    if (PyList_CheckExact(arg)) {
+      for (Py_ssize_t j = 0; j < PyList_GET_SIZE(arg); ++j) {
+        CAIRN_RETURN_NOT_OK(add(PyList_GET_ITEM(arg, j)));
+      }
+    } else {
+      CAIRN_RETURN_NOT_OK(add(arg));
+    }
+  }
+  return Status::OK();
+}
+
 std::string KeyLabel(PyObject* key) {
   if (PyUnicode_Check(key)) {
     Py_ssize_t size = 0;
@@ -144,6 +174,14 @@ Result<BuiltGraph> BuildGraph(PyObject* dsk, PyObject* keys) {
     std::vector<TaskId> dependencies;
     while (PyDict_Next(dsk, &pos, &key, &value)) {
       dependencies.clear();
+      if (PyTuple_CheckExact(value) && PyTuple_GET_SIZE(value) > 0 &&
+          nanobind::isinstance<NativeTaskHandle>(nanobind::handle(PyTuple_GET_ITEM(value, 0)))) {
+        auto* native = nanobind::inst_ptr<NativeTaskHandle>(PyTuple_GET_ITEM(value, 0));
+        CAIRN_RETURN_NOT_OK(NativeInputs(value, ids, key, &dependencies));
+        TaskId id = built.graph.AddTask(KeyLabel(key), native->body);
+        for (TaskId dep : dependencies) built.graph.AddDependency(id, dep);
+        continue;
+      }
       ExprParser parser(ids, &dependencies);
       CAIRN_ASSIGN_OR_RAISE(Expr expr, parser.Parse(value));
       TaskId id = built.graph.AddTask(KeyLabel(key),

@@ -1,5 +1,7 @@
 #include "pybridge/python_runtime.h"
 
+#include "cairn/text/pipeline.h"
+
 namespace cairn::py {
 namespace {
 thread_local PyThreadState* tl_thread_state = nullptr;
@@ -63,6 +65,42 @@ Status StatusFromPythonError() {
                 std::make_shared<PythonErrorDetail>(value, summary));
 }
 
+namespace {
+
+// Raises cairn.bag.textio.TextDecodeError(path, offset, UnicodeDecodeError(...)); false if
+// that fails (then the caller raises a plain error with the same message).
+bool SetTextDecodeError(const text::TextDecodeDetail& d) {
+  PyObject* module = PyImport_ImportModule("cairn.bag.textio");
+  if (module == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  PyObject* cls = PyObject_GetAttrString(module, "TextDecodeError");
+  Py_DECREF(module);
+  if (cls == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  PyObject* cause = PyUnicodeDecodeError_Create("utf-8", d.bad_bytes.data(),
+                                                static_cast<Py_ssize_t>(d.bad_bytes.size()), 0,
+                                                1, "invalid utf-8");
+  PyObject* error = cause ? PyObject_CallFunction(cls, "sLO", d.path.c_str(),
+                                                  static_cast<long long>(d.offset), cause)
+                          : nullptr;
+  Py_XDECREF(cause);
+  if (error == nullptr) {
+    Py_DECREF(cls);
+    PyErr_Clear();
+    return false;
+  }
+  PyErr_SetObject(cls, error);
+  Py_DECREF(error);
+  Py_DECREF(cls);
+  return true;
+}
+
+}  // namespace
+
 void SetPythonError(const Status& status) {
   if (auto* detail = dynamic_cast<PythonErrorDetail*>(status.detail().get())) {
     PyObject* exception = detail->exception();
@@ -71,6 +109,9 @@ void SetPythonError(const Status& status) {
     Py_INCREF(exception);
     PyErr_Restore(reinterpret_cast<PyObject*>(Py_TYPE(exception)), exception, traceback);
     return;
+  }
+  if (auto* decode = dynamic_cast<text::TextDecodeDetail*>(status.detail().get())) {
+    if (SetTextDecodeError(*decode)) return;
   }
   PyObject* type = PyExc_RuntimeError;
   switch (status.code()) {

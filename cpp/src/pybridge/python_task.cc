@@ -1,5 +1,6 @@
 #include "pybridge/python_task.h"
 
+#include "pybridge/native_values.h"
 #include "pybridge/python_runtime.h"
 
 namespace cairn::py {
@@ -14,17 +15,8 @@ PyObject* Evaluate(const Expr& expr, std::span<const ValuePtr> inputs) {
       Py_INCREF(expr.object);
       return expr.object;
     case Expr::Kind::kInput: {
-      const Value* value = inputs[expr.input].get();
-      if (value == nullptr) Py_RETURN_NONE;
-      auto* py = dynamic_cast<const PyValue*>(value);
-      if (py == nullptr) {
-        PyErr_SetString(PyExc_TypeError,
-                        "a Python task received a native value it cannot read; convert it "
-                        "with a native-to-Python task first");
-        return nullptr;
-      }
-      Py_INCREF(py->object());
-      return py->object();
+      // Native values (Arrow strings, counts) become Python objects here, under the GIL.
+      return ValueToPython(inputs[expr.input]);
     }
     case Expr::Kind::kList: {
       PyObject* list = PyList_New(static_cast<Py_ssize_t>(expr.children.size()));

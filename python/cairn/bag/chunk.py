@@ -317,3 +317,8 @@ def finalize(results: list) -> Any:
     if hasattr(head, "__iter__") and not isinstance(head, str):
         return list(itertools.chain.from_iterable(results))
     return results
+
+
+def ngrams(n: int, sep: str, items: Any) -> list:
+    items = list(items)
+    return [sep.join(items[i:i + n]) for i in range(len(items) - n + 1)]

@@ -76,6 +76,8 @@ class Bag:
         self.name = name
         self.npartitions = npartitions
         self._deps = tuple(dependencies)
+        self._native = None          # NativeText when the partitions come from native scans
+        self._native_counts = False  # True for a native frequencies result (for topk)
 
     # --- collection protocol -----------------------------------------------------------
     def __cairn_graph__(self) -> dict:
@@ -147,7 +149,31 @@ class Bag:
         >>> a.map(lambda x, y: x + y, a).compute()
         [2, 4, 6]
         """
+        from . import native
+
+        if native.native_spec(self, "str") is not None:
+            op = native.map_op(func, args, kwargs)
+            if op is not None:
+                return native.extend(self, op, "list" if op == "split" else "str")
         return bag_map(func, self, *args, **kwargs)
+
+    def ngrams(self, n: int, sep: str = " ") -> "Bag":
+        """For elements that are sequences of strings: the list of their ``n``-grams, each
+        joined by ``sep`` (``["a", "b", "c"]`` -> ``["a b", "b c"]`` for n=2).
+
+        Examples
+        --------
+        >>> import cairn.bag as cb
+        >>> cb.from_sequence(["a b c"]).str.split().ngrams(2).compute()
+        [['a b', 'b c']]
+        """
+        from . import native
+
+        if n < 1:
+            raise ValueError(f"ngrams: n must be at least 1, got {n}")
+        if native.native_spec(self, "list") is not None:
+            return native.extend(self, "ngrams", "list", n, sep)
+        return self.map(partial(chunk.ngrams, n, sep))
 
     def starmap(self, func: Callable, **kwargs: Any) -> "Bag":
         """Apply ``func`` to the unpacked elements: ``func(*element, **kwargs)``."""
@@ -160,6 +186,11 @@ class Bag:
 
     def filter(self, predicate: Callable) -> "Bag":
         """Keep the elements for which ``predicate`` is true."""
+        from . import native
+
+        spec = native.native_spec(self)
+        if spec is not None and predicate is bool:
+            return native.extend(self, "nonempty", spec.kind)
         return self._new(f"filter-{funcname(predicate)}",
                          lambda n: {(n, i): (chunk.filter_chunk, predicate, k)
                                     for i, k in enumerate(self._keys())}, (predicate,))
@@ -172,6 +203,10 @@ class Bag:
 
     def flatten(self) -> "Bag":
         """Concatenate the elements (each an iterable) into one stream of elements."""
+        from . import native
+
+        if native.native_spec(self, "list") is not None:
+            return native.extend(self, "flatten", "str")
         return self._new("flatten", lambda n: {(n, i): (chunk.flatten_chunk, k)
                                                for i, k in enumerate(self._keys())}, ())
 
@@ -311,6 +346,10 @@ class Bag:
         >>> cb.from_sequence(["a", "b", "a"]).frequencies(sort=True).compute()
         [('a', 2), ('b', 1)]
         """
+        from . import native
+
+        if native.native_spec(self, "str") is not None:
+            return native.frequencies(self, split_every, sort)
         result = self.reduction(chunk.frequencies, chunk.merge_frequencies, out_type=Bag,
                                 split_every=split_every, name="frequencies")
         result = result.map_partitions(chunk.dictitems)
@@ -327,6 +366,10 @@ class Bag:
         >>> cb.from_sequence([5, 1, 9, 3]).topk(2).compute()
         [9, 5]
         """
+        from . import native
+
+        if self._native_counts and key == 1 and native.enabled():
+            return native.topk_of_counts(self, k)
         if key is not None and not callable(key):
             key = partial(_getitem, key)
         elif key is not None and _takes_multiple_arguments(key):
@@ -336,6 +379,10 @@ class Bag:
 
     def distinct(self, key: Any = None) -> "Bag":
         """Distinct elements (by ``key``), in order of first appearance."""
+        from . import native
+
+        if key is None and native.native_spec(self, "str") is not None:
+            return native.distinct(self)
         if key is not None and not callable(key):
             key = partial(_getitem, key)
         func = chunk.unique if key is None else partial(chunk.unique, key=key)
@@ -344,6 +391,10 @@ class Bag:
 
     def count(self, split_every: int | None = None) -> Item:
         """Number of elements."""
+        from . import native
+
+        if native.native_spec(self) is not None:
+            return native.count(self, split_every)
         return self.reduction(chunk.count, sum, split_every=split_every)
 
     def sum(self, split_every: int | None = None) -> Item:

@@ -95,6 +95,25 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
               for p in paths]
     for c in codecs:
         textio.check_compression(c)
+    from . import native
+
+    if native.can_read(encoding, errors, linedelimiter, include_path, codecs):
+        parts: list = []
+        if blocksize is None:
+            per = files_per_partition or 1
+            for i in range(0, len(paths), per):
+                parts.append(tuple(native.segments(p, c) for p, c in
+                                   zip(paths[i:i + per], codecs[i:i + per])))
+        else:
+            for p, c in zip(paths, codecs):
+                if c is not None:
+                    raise ValueError(f"Cannot do chunked reads on compressed files ({p!r}); "
+                                     "set blocksize=None to read it whole")
+                size = os.path.getsize(p)
+                for off in list(range(0, size, blocksize)) or [0]:
+                    parts.append((native.segments(p, None, off, blocksize),))
+        bag = native.make_bag(native.NativeText(tuple(parts), errors))
+        return bag if collection else bag.to_delayed()
     opts = (encoding, errors, linedelimiter, include_path)
     token = tokenize(paths, [os.path.getmtime(p) for p in paths], blocksize, codecs, opts,
                      files_per_partition)
@@ -204,6 +223,11 @@ class StringAccessor:
         return sorted(set(dir(type(self))) | set(dir(str)))
 
     def _strmap(self, key: str, *args: Any, **kwargs: Any) -> Bag:
+        from . import native
+
+        if (not args and not kwargs and key in ("lower", "upper", "strip", "split")
+                and native.native_spec(self._bag, "str") is not None):
+            return native.extend(self._bag, key, "list" if key == "split" else "str")
         return self._bag.map(operator.methodcaller(key, *args, **kwargs))
 
     def __getattr__(self, key: str) -> Any:

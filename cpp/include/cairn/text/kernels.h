@@ -1,0 +1,36 @@
+// Native task bodies for text collections (Bag's fast path). All run without the GIL.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/util/compression.h>
+
+#include "cairn/graph/task.h"
+#include "cairn/text/pipeline.h"
+
+namespace cairn::text {
+
+/// A piece of input: a whole file (size < 0, or compressed) or a block of one.
+struct TextSegment {
+  std::string path;  // a local path or URI understood by arrow::fs
+  int64_t offset = 0;
+  int64_t size = -1;
+  arrow::Compression::type codec = arrow::Compression::UNCOMPRESSED;
+};
+
+/// Reads its segments, decodes UTF-8 (strict: an error naming file and byte offset;
+/// replace: U+FFFD as Python does), splits lines with universal newlines and runs the
+/// pipeline into the sink, all in one pass. No inputs.
+std::shared_ptr<TaskBody> MakeTextScan(std::vector<TextSegment> segments, bool replace_errors,
+                                       std::vector<TextOp> ops, SinkKind sink);
+
+/// Merges CountsValue inputs, in input order (keys first seen earlier come first).
+std::shared_ptr<TaskBody> MakeMergeCounts();
+/// Sums int64 inputs.
+std::shared_ptr<TaskBody> MakeSumInt64();
+/// Orders a CountsValue by count, largest first, keeping the first `k` (all if k < 0).
+std::shared_ptr<TaskBody> MakeLargestCounts(int64_t k);
+
+}  // namespace cairn::text

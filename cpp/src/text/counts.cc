@@ -1,0 +1,93 @@
+#include "cairn/text/counts.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+namespace cairn::text {
+
+CountsTable::CountsTable() : slots_(1024, 0), mask_(1023) {}
+
+uint64_t CountsTable::Hash(std::string_view key) {
+  // 64-bit multiply-mix over 8-byte words: fast for short words, good enough spread.
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+  uint64_t h = key.size() * kMul;
+  const char* p = key.data();
+  size_t n = key.size();
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = (h ^ w) * kMul;
+    h ^= h >> 29;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    h = (h ^ w) * kMul;
+    h ^= h >> 29;
+  }
+  h ^= h >> 32;
+  return h * kMul;
+}
+
+void CountsTable::Add(std::string_view key, int64_t count) {
+  uint64_t h = Hash(key);
+  uint64_t i = h & mask_;
+  while (true) {
+    uint32_t slot = slots_[i];
+    if (slot == 0) break;
+    const Entry& e = entries_[slot - 1];
+    if (e.hash == h && e.length == key.size() &&
+        std::memcmp(arena_.data() + e.offset, key.data(), key.size()) == 0) {
+      entries_[slot - 1].count += count;
+      return;
+    }
+    i = (i + 1) & mask_;
+  }
+  entries_.push_back(Entry{h, arena_.size(), static_cast<uint32_t>(key.size()), count});
+  arena_.append(key);
+  slots_[i] = static_cast<uint32_t>(entries_.size());
+  if (entries_.size() * 2 > slots_.size()) Grow();
+}
+
+void CountsTable::Grow() {
+  std::vector<uint32_t> slots(slots_.size() * 2, 0);
+  uint64_t mask = slots.size() - 1;
+  for (size_t e = 0; e < entries_.size(); ++e) {
+    uint64_t i = entries_[e].hash & mask;
+    while (slots[i] != 0) i = (i + 1) & mask;
+    slots[i] = static_cast<uint32_t>(e + 1);
+  }
+  slots_.swap(slots);
+  mask_ = mask;
+}
+
+void CountsTable::Merge(const CountsTable& other) {
+  for (size_t i = 0; i < other.size(); ++i) Add(other.key(i), other.count(i));
+}
+
+int64_t CountsTable::total() const {
+  int64_t t = 0;
+  for (const auto& e : entries_) t += e.count;
+  return t;
+}
+
+std::vector<size_t> CountsTable::LargestFirst(int64_t k) const {
+  std::vector<size_t> order(entries_.size());
+  std::iota(order.begin(), order.end(), 0);
+  auto by_count = [this](size_t a, size_t b) {
+    if (entries_[a].count != entries_[b].count) return entries_[a].count > entries_[b].count;
+    return a < b;
+  };
+  if (k >= 0 && static_cast<size_t>(k) < order.size()) {
+    std::partial_sort(order.begin(), order.begin() + k, order.end(), by_count);
+    order.resize(k);
+  } else {
+    std::sort(order.begin(), order.end(), by_count);
+  }
+  return order;
+}
+
+}  // namespace cairn::text

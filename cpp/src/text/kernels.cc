@@ -1,0 +1,118 @@
+#include "cairn/text/kernels.h"
+
+#include "cairn/io/file_io.h"
+#include "cairn/io/text_block.h"
+#include "cairn/text/counts.h"
+#include "cairn/text/utf8.h"
+
+namespace cairn::text {
+namespace {
+
+class TextScanBody final : public TaskBody {
+ public:
+  TextScanBody(std::vector<TextSegment> segments, bool replace_errors, std::vector<TextOp> ops,
+               SinkKind sink)
+      : segments_(std::move(segments)), replace_errors_(replace_errors), ops_(std::move(ops)),
+        sink_(sink) {}
+
+  Result<ValuePtr> Run(std::span<const ValuePtr>) override {
+    PipelineRunner runner(ops_, sink_);
+    std::string repaired;
+    for (const auto& segment : segments_) {
+      CAIRN_ASSIGN_OR_RAISE(auto resolved, io::ResolvePath(segment.path));
+      CAIRN_ASSIGN_OR_RAISE(auto block, io::ReadTextBlock(*resolved.first, resolved.second,
+                                                          segment.offset, segment.size,
+                                                          segment.codec));
+      std::string_view text(reinterpret_cast<const char*>(block.data->data()),
+                            static_cast<size_t>(block.data->size()));
+      int64_t bad = FindInvalidUtf8(text);
+      if (bad >= 0) {
+        if (!replace_errors_) {
+          std::string bytes(text.substr(static_cast<size_t>(bad), 4));
+          return Status(arrow::StatusCode::Invalid,
+                        segment.path + ": invalid utf-8 at byte offset " +
+                            std::to_string(block.start + bad),
+                        std::make_shared<TextDecodeDetail>(segment.path, block.start + bad,
+                                                           std::move(bytes)));
+        }
+        repaired.clear();
+        AppendReplacingInvalid(text, &repaired);
+        text = repaired;
+      }
+      FeedLines(text, &runner);
+    }
+    return runner.Finish();
+  }
+  std::string Label() const override { return "read_text"; }
+
+ private:
+  std::vector<TextSegment> segments_;
+  bool replace_errors_;
+  std::vector<TextOp> ops_;
+  SinkKind sink_;
+};
+
+class MergeCountsBody final : public TaskBody {
+ public:
+  Result<ValuePtr> Run(std::span<const ValuePtr> inputs) override {
+    auto out = std::make_shared<CountsValue>();
+    bool first = true;
+    for (const auto& input : inputs) {
+      auto* counts = dynamic_cast<const CountsValue*>(input.get());
+      if (counts == nullptr) return Status::TypeError("merge_counts: input is not a counts table");
+      if (first) out->keys_only = counts->keys_only;
+      first = false;
+      out->table.Merge(counts->table);
+    }
+    return std::static_pointer_cast<Value>(out);
+  }
+  std::string Label() const override { return "merge_counts"; }
+};
+
+class SumInt64Body final : public TaskBody {
+ public:
+  Result<ValuePtr> Run(std::span<const ValuePtr> inputs) override {
+    int64_t total = 0;
+    for (const auto& input : inputs) {
+      const int64_t* v = ValueAs<int64_t>(input);
+      if (v == nullptr) return Status::TypeError("sum_int64: input is not an int64");
+      total += *v;
+    }
+    return MakeValue<int64_t>(total);
+  }
+  std::string Label() const override { return "sum"; }
+};
+
+class LargestCountsBody final : public TaskBody {
+ public:
+  explicit LargestCountsBody(int64_t k) : k_(k) {}
+  Result<ValuePtr> Run(std::span<const ValuePtr> inputs) override {
+    if (inputs.size() != 1) return Status::Invalid("largest_counts takes one input");
+    auto* counts = dynamic_cast<const CountsValue*>(inputs[0].get());
+    if (counts == nullptr) return Status::TypeError("largest_counts: input is not a counts table");
+    auto out = std::make_shared<CountsValue>();
+    out->table = counts->table;  // copy: the input may have other consumers
+    out->keys_only = counts->keys_only;
+    out->order = out->table.LargestFirst(k_);
+    out->has_order = true;
+    return std::static_pointer_cast<Value>(out);
+  }
+  std::string Label() const override { return "topk"; }
+
+ private:
+  int64_t k_;
+};
+
+}  // namespace
+
+std::shared_ptr<TaskBody> MakeTextScan(std::vector<TextSegment> segments, bool replace_errors,
+                                       std::vector<TextOp> ops, SinkKind sink) {
+  return std::make_shared<TextScanBody>(std::move(segments), replace_errors, std::move(ops), sink);
+}
+std::shared_ptr<TaskBody> MakeMergeCounts() { return std::make_shared<MergeCountsBody>(); }
+std::shared_ptr<TaskBody> MakeSumInt64() { return std::make_shared<SumInt64Body>(); }
+std::shared_ptr<TaskBody> MakeLargestCounts(int64_t k) {
+  return std::make_shared<LargestCountsBody>(k);
+}
+
+}  // namespace cairn::text

@@ -1,0 +1,275 @@
+#include "cairn/text/pipeline.h"
+
+#include <arrow/builder.h>
+
+#include <cstring>
+
+#include "cairn/text/counts.h"
+#include "cairn/text/utf8.h"
+
+namespace cairn::text {
+namespace {
+
+std::string_view Strip(std::string_view s) {
+  size_t begin = 0;
+  while (begin < s.size()) {
+    int n = SpaceLengthAt(s, begin);
+    if (n == 0) break;
+    begin += n;
+  }
+  size_t end = s.size();
+  while (end > begin) {
+    size_t start = end - 1;
+    while (start > begin && (static_cast<uint8_t>(s[start]) & 0xC0) == 0x80) --start;
+    if (SpaceLengthAt(s, start) == 0) break;
+    end = start;
+  }
+  return s.substr(begin, end - begin);
+}
+
+void Split(std::string_view s, std::vector<std::string_view>* out) {
+  out->clear();
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    int space;
+    while (i < n && (space = SpaceLengthAt(s, i)) > 0) i += space;
+    if (i >= n) break;
+    size_t start = i;
+    while (i < n && SpaceLengthAt(s, i) == 0) {
+      auto b = static_cast<uint8_t>(s[i]);
+      i += b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    }
+    out->push_back(s.substr(start, i - start));
+  }
+}
+
+}  // namespace
+
+std::string TextDecodeDetail::ToString() const {
+  return path + ": invalid utf-8 at byte offset " + std::to_string(offset);
+}
+
+Status ValidatePipeline(const std::vector<TextOp>& ops, SinkKind sink) {
+  bool is_list = false;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    switch (ops[i].kind) {
+      case TextOp::Kind::kLower:
+      case TextOp::Kind::kUpper:
+      case TextOp::Kind::kStrip:
+        if (is_list) return Status::Invalid("step ", i, ": a string method applied to lists");
+        break;
+      case TextOp::Kind::kSplit:
+        if (is_list) return Status::Invalid("step ", i, ": split applied to lists");
+        is_list = true;
+        break;
+      case TextOp::Kind::kFlatten:
+        if (!is_list) return Status::Invalid("step ", i, ": flatten of strings is not native");
+        is_list = false;
+        break;
+      case TextOp::Kind::kNgrams:
+        if (!is_list) return Status::Invalid("step ", i, ": ngrams needs lists of strings");
+        if (ops[i].n < 1) return Status::Invalid("ngrams: n must be at least 1");
+        break;
+      case TextOp::Kind::kNonEmpty:
+        break;
+    }
+  }
+  if (is_list && (sink == SinkKind::kFrequencies || sink == SinkKind::kDistinct)) {
+    return Status::TypeError("unhashable type: 'list' (frequencies/distinct of lists)");
+  }
+  return Status::OK();
+}
+
+struct PipelineRunner::State {
+  std::vector<TextOp> ops;
+  SinkKind sink;
+  std::vector<std::string> scratch;                   // per step: transformed string
+  std::vector<std::vector<std::string_view>> lists;  // per step: list items
+  std::vector<std::vector<std::string>> owned;        // per step: n-gram strings
+  bool ends_in_list = false;
+  int64_t count = 0;
+  std::shared_ptr<CountsValue> counts;
+  arrow::StringBuilder strings;
+  std::unique_ptr<arrow::ListBuilder> list_builder;
+  arrow::StringBuilder* list_values = nullptr;
+  Status error;
+
+  void ProcessString(std::string_view s, size_t step);
+  void ProcessList(const std::vector<std::string_view>& items, size_t step);
+  void SinkString(std::string_view s);
+  void SinkList(const std::vector<std::string_view>& items);
+};
+
+PipelineRunner::PipelineRunner(std::vector<TextOp> ops, SinkKind sink)
+    : state_(std::make_unique<State>()) {
+  State& st = *state_;
+  st.ops = std::move(ops);
+  st.sink = sink;
+  st.scratch.resize(st.ops.size());
+  st.lists.resize(st.ops.size());
+  st.owned.resize(st.ops.size());
+  for (const auto& op : st.ops) {
+    if (op.kind == TextOp::Kind::kSplit) st.ends_in_list = true;
+    if (op.kind == TextOp::Kind::kFlatten) st.ends_in_list = false;
+  }
+  if (sink == SinkKind::kFrequencies || sink == SinkKind::kDistinct) {
+    st.counts = std::make_shared<CountsValue>();
+    st.counts->keys_only = sink == SinkKind::kDistinct;
+  }
+  if (sink == SinkKind::kCollect && st.ends_in_list) {
+    auto values = std::make_shared<arrow::StringBuilder>();
+    st.list_values = values.get();
+    st.list_builder = std::make_unique<arrow::ListBuilder>(arrow::default_memory_pool(), values);
+  }
+}
+
+PipelineRunner::~PipelineRunner() = default;
+
+void PipelineRunner::Add(std::string_view element) { state_->ProcessString(element, 0); }
+
+void PipelineRunner::State::SinkString(std::string_view s) {
+  switch (sink) {
+    case SinkKind::kCount: ++count; break;
+    case SinkKind::kFrequencies:
+    case SinkKind::kDistinct: counts->table.Add(s); break;
+    case SinkKind::kCollect:
+      if (error.ok()) error = strings.Append(s.data(), static_cast<int32_t>(s.size()));
+      break;
+  }
+}
+
+void PipelineRunner::State::SinkList(const std::vector<std::string_view>& items) {
+  if (sink == SinkKind::kCount) {
+    ++count;
+    return;
+  }
+  if (!error.ok()) return;
+  error = list_builder->Append();
+  for (auto item : items) {
+    if (!error.ok()) return;
+    error = list_values->Append(item.data(), static_cast<int32_t>(item.size()));
+  }
+}
+
+void PipelineRunner::State::ProcessString(std::string_view s, size_t step) {
+  if (step == ops.size()) return SinkString(s);
+  const TextOp& op = ops[step];
+  switch (op.kind) {
+    case TextOp::Kind::kLower:
+    case TextOp::Kind::kUpper: {
+      std::string& buf = scratch[step];
+      buf.clear();
+      if (op.kind == TextOp::Kind::kLower) {
+        AppendLower(s, &buf);
+      } else {
+        AppendUpper(s, &buf);
+      }
+      return ProcessString(buf, step + 1);
+    }
+    case TextOp::Kind::kStrip: return ProcessString(Strip(s), step + 1);
+    case TextOp::Kind::kSplit: {
+      auto& items = lists[step];
+      Split(s, &items);
+      return ProcessList(items, step + 1);
+    }
+    case TextOp::Kind::kNonEmpty:
+      if (!s.empty()) ProcessString(s, step + 1);
+      return;
+    case TextOp::Kind::kFlatten:
+    case TextOp::Kind::kNgrams:
+      return;  // rejected by ValidatePipeline
+  }
+}
+
+void PipelineRunner::State::ProcessList(const std::vector<std::string_view>& items, size_t step) {
+  if (step == ops.size()) return SinkList(items);
+  const TextOp& op = ops[step];
+  switch (op.kind) {
+    case TextOp::Kind::kFlatten:
+      for (auto item : items) ProcessString(item, step + 1);
+      return;
+    case TextOp::Kind::kNonEmpty:
+      if (!items.empty()) ProcessList(items, step + 1);
+      return;
+    case TextOp::Kind::kNgrams: {
+      auto& grams = owned[step];
+      auto& views = lists[step];
+      grams.clear();
+      views.clear();
+      const size_t n = static_cast<size_t>(op.n);
+      for (size_t i = 0; i + n <= items.size(); ++i) {
+        std::string gram(items[i]);
+        for (size_t j = 1; j < n; ++j) {
+          gram += op.sep;
+          gram += items[i + j];
+        }
+        grams.push_back(std::move(gram));
+      }
+      for (const auto& g : grams) views.push_back(g);
+      return ProcessList(views, step + 1);
+    }
+    default:
+      return;  // rejected by ValidatePipeline
+  }
+}
+
+Result<ValuePtr> PipelineRunner::Finish() {
+  State& st = *state_;
+  CAIRN_RETURN_NOT_OK(st.error);
+  switch (st.sink) {
+    case SinkKind::kCount: return MakeValue<int64_t>(st.count);
+    case SinkKind::kFrequencies:
+    case SinkKind::kDistinct: return std::static_pointer_cast<Value>(st.counts);
+    case SinkKind::kCollect: {
+      std::shared_ptr<arrow::Array> array;
+      if (st.ends_in_list) {
+        CAIRN_RETURN_NOT_OK(st.list_builder->Finish(&array));
+      } else {
+        CAIRN_RETURN_NOT_OK(st.strings.Finish(&array));
+      }
+      return std::static_pointer_cast<Value>(std::make_shared<StringsValue>(std::move(array)));
+    }
+  }
+  return Status::Invalid("unknown sink");
+}
+
+void FeedLines(std::string_view text, PipelineRunner* runner) {
+  const char* data = text.data();
+  const size_t n = text.size();
+  const bool has_cr = std::memchr(data, '\r', n) != nullptr;
+  size_t start = 0;
+  if (!has_cr) {
+    while (start < n) {
+      const void* nl = std::memchr(data + start, '\n', n - start);
+      if (nl == nullptr) {
+        runner->Add(text.substr(start));
+        return;
+      }
+      size_t end = static_cast<const char*>(nl) - data + 1;  // keep "\n"
+      runner->Add(text.substr(start, end - start));
+      start = end;
+    }
+    return;
+  }
+  std::string line;
+  while (start < n) {
+    size_t i = start;
+    while (i < n && data[i] != '\n' && data[i] != '\r') ++i;
+    if (i == n) {
+      runner->Add(text.substr(start));
+      return;
+    }
+    if (data[i] == '\n') {
+      runner->Add(text.substr(start, i + 1 - start));
+      start = i + 1;
+      continue;
+    }
+    line.assign(data + start, i - start);
+    line.push_back('\n');
+    runner->Add(line);
+    start = (i + 1 < n && data[i + 1] == '\n') ? i + 2 : i + 1;
+  }
+}
+
+}  // namespace cairn::text

@@ -1,0 +1,166 @@
+"""Bag's native fast path: pipelines of built-in text operations run in C++.
+
+A Bag read by :func:`read_text` (UTF-8, universal newlines) carries a :class:`NativeText`
+description. Built-in steps (``str.lower/upper/strip/split``, ``flatten``, ``ngrams``,
+``filter(bool)``) extend it instead of adding tasks, so the whole chain runs as one native
+task per partition, on Arrow strings, without the GIL and without a Python object per
+element. Terminal steps (``frequencies``, ``count``, ``distinct``, ``topk`` of frequencies)
+reduce natively too. Any other step sees ordinary Python lists (converted when it runs).
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+from .. import _core
+from .. import config as _config
+from ..tokenize import tokenize
+
+_CODECS = {None: "", "gzip": "gzip", "bz2": "bz2", "zstd": "zstd"}  # xz: Python path
+
+
+@dataclass(frozen=True)
+class NativeText:
+    """What a native Bag computes: input segments per partition and the steps so far."""
+
+    parts: tuple          # per partition: tuple of (path, offset, size, codec)
+    errors: str           # "strict" or "replace"
+    ops: tuple = ()       # (name, n, sep) steps
+    kind: str = "str"     # element type after the steps: "str" or "list"
+
+
+def enabled() -> bool:
+    """Native paths are on unless ``cairn.config.set({"bag.native": False})``."""
+    return bool(_config.get("bag.native", True))
+
+
+def can_read(encoding: str, errors: str, linedelimiter: Any, include_path: bool,
+             codecs: list) -> bool:
+    return (enabled() and encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+            and errors in ("strict", "replace") and linedelimiter is None and not include_path
+            and all(c in _CODECS for c in codecs))
+
+
+def make_bag(spec: NativeText, prefix: str = "read-text") -> Any:
+    from .core import Bag
+
+    name = f"{prefix}-{tokenize(spec.parts, spec.errors, spec.ops)}"
+    layer = {(name, i): (_core.text_scan(list(part), spec.errors, list(spec.ops), "collect"),)
+             for i, part in enumerate(spec.parts)}
+    bag = Bag(layer, name, len(spec.parts))
+    bag._native = spec
+    return bag
+
+
+def segments(path: str, codec: str | None, offset: int = 0, size: int = -1) -> tuple:
+    return (path, offset, size, _CODECS[codec])
+
+
+def extend(bag: Any, op: str, kind: str, n: int = 0, sep: str = "") -> Any:
+    spec: NativeText = bag._native
+    new = NativeText(spec.parts, spec.errors, spec.ops + ((op, n, sep),), kind)
+    return make_bag(new, prefix=op)
+
+
+def native_spec(bag: Any, kind: str | None = None) -> NativeText | None:
+    spec = getattr(bag, "_native", None)
+    if spec is None or not enabled():
+        return None
+    if kind is not None and spec.kind != kind:
+        return None
+    return spec
+
+
+_STR_METHODS = {str.lower: "lower", str.upper: "upper", str.strip: "strip", str.split: "split"}
+
+
+def map_op(func: Any, args: tuple, kwargs: dict) -> str | None:
+    """The native step for ``bag.map(func)``, if ``func`` is a built-in one."""
+    if args or kwargs:
+        return None
+    if isinstance(func, operator.methodcaller):
+        name, margs, mkw = func.__reduce__()[1][0], func.__reduce__()[1][1:], None
+        del mkw
+        if not margs and name in ("lower", "upper", "strip", "split"):
+            return name
+        return None
+    try:
+        return _STR_METHODS.get(func)
+    except TypeError:  # unhashable callable
+        return None
+
+
+def _tree(scan_name: str, n: int, split_every: int, merge: Any, token: str) -> tuple[dict, Any]:
+    """Tree-reduce keys (scan_name, i) with the native `merge`; returns (layer, final key)."""
+    dsk: dict = {}
+    level = [(scan_name, i) for i in range(n)]
+    depth = 0
+    while len(level) > split_every:
+        name = f"{scan_name}-merge{depth}-{token}"
+        nxt = []
+        for j in range(0, len(level), split_every):
+            key = (name, j // split_every)
+            dsk[key] = (merge, level[j:j + split_every])
+            nxt.append(key)
+        level = nxt
+        depth += 1
+    return dsk, level
+
+
+def reduce_bag(bag: Any, sink: str, split_every: int | None, name: str) -> tuple[dict, str, list]:
+    """Per-partition native scans with `sink`, reduced in a tree to the last level's keys."""
+    spec: NativeText = bag._native
+    split_every = split_every or 8
+    if split_every < 2:
+        raise ValueError(f"split_every must be at least 2, got {split_every}")
+    token = tokenize(spec.parts, spec.errors, spec.ops, sink, split_every)
+    scan = f"{name}-part-{token}"
+    dsk = {(scan, i): (_core.text_scan(list(part), spec.errors, list(spec.ops), sink),)
+           for i, part in enumerate(spec.parts)}
+    merge = _core.sum_int64() if sink == "count" else _core.merge_counts()
+    tree, last = _tree(scan, len(spec.parts), split_every, merge, token)
+    dsk.update(tree)
+    return dsk, token, last
+
+
+def frequencies(bag: Any, split_every: int | None, sort: bool) -> Any:
+    from .core import Bag
+
+    dsk, token, last = reduce_bag(bag, "frequencies", split_every, "frequencies")
+    final = f"frequencies-aggregate-{token}"
+    dsk[(final, 0)] = (_core.merge_counts(), last)
+    if sort:
+        sorted_name = f"frequencies-sorted-{token}"
+        dsk[(sorted_name, 0)] = (_core.largest_counts(-1), (final, 0))
+        final = sorted_name
+    out = Bag(dsk, final, 1)
+    out._native_counts = True
+    return out
+
+
+def topk_of_counts(bag: Any, k: int) -> Any:
+    from .core import Bag
+
+    name = f"topk-{tokenize(bag, k)}"
+    out = Bag({(name, 0): (_core.largest_counts(k), (bag.name, 0))}, name, 1, (bag,))
+    return out
+
+
+def distinct(bag: Any) -> Any:
+    from .core import Bag
+
+    dsk, token, last = reduce_bag(bag, "distinct", None, "distinct")
+    final = f"distinct-aggregate-{token}"
+    dsk[(final, 0)] = (_core.merge_counts(), last)
+    return Bag(dsk, final, 1)
+
+
+def count(bag: Any, split_every: int | None) -> Any:
+    from .core import _item
+
+    dsk, token, last = reduce_bag(bag, "count", split_every, "count")
+    final = f"count-aggregate-{token}"
+    dsk[final] = (_core.sum_int64(), last)
+    return _item(final, dsk, ())
