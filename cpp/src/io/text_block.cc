@@ -29,7 +29,7 @@ Result<int64_t> LineStartAtOrAfter(arrow::io::RandomAccessFile& file, int64_t of
 
 Result<TextBlock> ReadTextBlock(arrow::fs::FileSystem& fs, const std::string& path,
                                 int64_t offset, int64_t size, arrow::Compression::type codec) {
-  if (codec != arrow::Compression::UNCOMPRESSED || size < 0) {
+  if (codec != arrow::Compression::UNCOMPRESSED) {
     CAIRN_ASSIGN_OR_RAISE(auto data, ReadFile(fs, path, codec));
     return TextBlock{std::move(data), 0};
   }
@@ -41,10 +41,13 @@ Result<TextBlock> ReadTextBlock(arrow::fs::FileSystem& fs, const std::string& pa
   };
   auto file_size = file->GetSize();
   if (!file_size.ok()) return wrap(file_size.status());
-  auto start = LineStartAtOrAfter(*file, offset, *file_size);
-  if (!start.ok()) return wrap(start.status());
-  auto end = LineStartAtOrAfter(*file, offset + size, *file_size);
-  if (!end.ok()) return wrap(end.status());
+  Result<int64_t> start = int64_t{0}, end = *file_size;
+  if (size >= 0) {  // a block: find its line boundaries; else the whole file
+    start = LineStartAtOrAfter(*file, offset, *file_size);
+    if (!start.ok()) return wrap(start.status());
+    end = LineStartAtOrAfter(*file, offset + size, *file_size);
+    if (!end.ok()) return wrap(end.status());
+  }
   if (*end <= *start) return TextBlock{std::make_shared<arrow::Buffer>(nullptr, 0), *start};
   auto data = file->ReadAt(*start, *end - *start);
   if (!data.ok()) return wrap(data.status());

@@ -27,21 +27,43 @@ std::string_view Strip(std::string_view s) {
   return s.substr(begin, end - begin);
 }
 
-void Split(std::string_view s, std::vector<std::string_view>* out) {
-  out->clear();
+// Calls visit(token) for each whitespace-separated token of s, as str.split() gives them.
+template <typename Visit>
+void ForEachToken(std::string_view s, Visit&& visit) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
   size_t i = 0;
   const size_t n = s.size();
   while (i < n) {
-    int space;
-    while (i < n && (space = SpaceLengthAt(s, i)) > 0) i += space;
+    // skip whitespace
+    while (i < n) {
+      uint8_t cls = kByteClass[p[i]];
+      if (cls == 0) break;
+      if (cls == 1) {
+        ++i;
+        continue;
+      }
+      int space = SpaceLengthAt(s, i);
+      if (space == 0) break;
+      i += space;
+    }
     if (i >= n) break;
     size_t start = i;
-    while (i < n && SpaceLengthAt(s, i) == 0) {
-      auto b = static_cast<uint8_t>(s[i]);
-      i += b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    while (i < n) {
+      uint8_t cls = kByteClass[p[i]];
+      if (cls == 0) {
+        ++i;
+        continue;
+      }
+      if (cls == 1 || SpaceLengthAt(s, i) > 0) break;
+      i += p[i] < 0xE0 ? 2 : p[i] < 0xF0 ? 3 : 4;
     }
-    out->push_back(s.substr(start, i - start));
+    visit(s.substr(start, i - start));
   }
+}
+
+void Split(std::string_view s, std::vector<std::string_view>* out) {
+  out->clear();
+  ForEachToken(s, [out](std::string_view token) { out->push_back(token); });
 }
 
 }  // namespace
@@ -169,6 +191,11 @@ void PipelineRunner::State::ProcessString(std::string_view s, size_t step) {
     }
     case TextOp::Kind::kStrip: return ProcessString(Strip(s), step + 1);
     case TextOp::Kind::kSplit: {
+      if (step + 1 < ops.size() && ops[step + 1].kind == TextOp::Kind::kFlatten) {
+        // split + flatten: feed tokens straight on, no intermediate list
+        ForEachToken(s, [this, step](std::string_view token) { ProcessString(token, step + 2); });
+        return;
+      }
       auto& items = lists[step];
       Split(s, &items);
       return ProcessList(items, step + 1);

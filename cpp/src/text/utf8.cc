@@ -98,7 +98,31 @@ int ValidSequenceLength(const uint8_t* p, size_t n, int* maximal) {
   return need;
 }
 
+constexpr std::array<uint8_t, 256> MakeByteClass() {
+  std::array<uint8_t, 256> t{};
+  for (int b = 0; b < 256; ++b) {
+    if ((b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x20)) t[b] = 1;
+    if (b >= 0x80) t[b] = 2;
+  }
+  return t;
+}
+constexpr std::array<uint8_t, 256> kByteClassArray = MakeByteClass();
+
 }  // namespace
+
+const uint8_t kByteClass[256] = {
+#define CAIRN_ROW(r) kByteClassArray[r + 0], kByteClassArray[r + 1], kByteClassArray[r + 2], \
+    kByteClassArray[r + 3], kByteClassArray[r + 4], kByteClassArray[r + 5],                  \
+    kByteClassArray[r + 6], kByteClassArray[r + 7]
+    CAIRN_ROW(0),   CAIRN_ROW(8),   CAIRN_ROW(16),  CAIRN_ROW(24),  CAIRN_ROW(32),
+    CAIRN_ROW(40),  CAIRN_ROW(48),  CAIRN_ROW(56),  CAIRN_ROW(64),  CAIRN_ROW(72),
+    CAIRN_ROW(80),  CAIRN_ROW(88),  CAIRN_ROW(96),  CAIRN_ROW(104), CAIRN_ROW(112),
+    CAIRN_ROW(120), CAIRN_ROW(128), CAIRN_ROW(136), CAIRN_ROW(144), CAIRN_ROW(152),
+    CAIRN_ROW(160), CAIRN_ROW(168), CAIRN_ROW(176), CAIRN_ROW(184), CAIRN_ROW(192),
+    CAIRN_ROW(200), CAIRN_ROW(208), CAIRN_ROW(216), CAIRN_ROW(224), CAIRN_ROW(232),
+    CAIRN_ROW(240), CAIRN_ROW(248)
+#undef CAIRN_ROW
+};
 
 int64_t FindInvalidUtf8(std::string_view data) {
   const auto* p = reinterpret_cast<const uint8_t*>(data.data());

@@ -43,10 +43,15 @@ inline uint32_t DecodeAt(std::string_view s, size_t i, int* length) {
   return ((p[0] & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12) | ((p[2] & 0x3Fu) << 6) | (p[3] & 0x3Fu);
 }
 
+/// For each byte value: 1 if it is ASCII whitespace (Python's), 2 if it starts a multi-byte
+/// sequence (look further), 0 otherwise.
+extern const uint8_t kByteClass[256];
+
 /// Length in bytes of the whitespace character at s[i], or 0 if it is not whitespace.
 inline int SpaceLengthAt(std::string_view s, size_t i) {
   auto b = static_cast<uint8_t>(s[i]);
-  if (b < 0x80) return ((b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x20)) ? 1 : 0;
+  uint8_t cls = kByteClass[b];
+  if (cls != 2) return cls;
   int length = 0;
   uint32_t cp = DecodeAt(s, i, &length);
   return IsSpace(cp) ? length : 0;
