@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["cairn.base", "cairn.config", "cairn.delayed", "cairn.diagnostics", "cairn.dot",
+MODULES = ["cairn.base", "cairn.config", "cairn.datasets", "cairn.delayed", "cairn.diagnostics",
+           "cairn.dot", "cairn.bag.core", "cairn.bag.text", "cairn.bag",
            "cairn.tokenize"]
 
 

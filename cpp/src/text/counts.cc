@@ -34,37 +34,49 @@ uint64_t CountsTable::Hash(std::string_view key) {
 
 void CountsTable::Add(std::string_view key, int64_t count) {
   uint64_t h = Hash(key);
+  const uint64_t tag = (h >> 32) << 32;
   uint64_t i = h & mask_;
   while (true) {
-    uint32_t slot = slots_[i];
+    uint64_t slot = slots_[i];
     if (slot == 0) break;
-    const Entry& e = entries_[slot - 1];
-    if (e.hash == h && e.length == key.size() &&
-        std::memcmp(arena_.data() + e.offset, key.data(), key.size()) == 0) {
-      entries_[slot - 1].count += count;
-      return;
+    if ((slot & 0xFFFFFFFF00000000ull) == tag) {
+      Entry& e = entries_[(slot & 0xFFFFFFFFu) - 1];
+      if (e.length == key.size() &&
+          std::memcmp(arena_.data() + e.offset, key.data(), key.size()) == 0) {
+        e.count += count;
+        return;
+      }
     }
     i = (i + 1) & mask_;
   }
   entries_.push_back(Entry{h, arena_.size(), static_cast<uint32_t>(key.size()), count});
   arena_.append(key);
-  slots_[i] = static_cast<uint32_t>(entries_.size());
+  slots_[i] = tag | static_cast<uint64_t>(entries_.size());
   if (entries_.size() * 2 > slots_.size()) Grow();
 }
 
 void CountsTable::Grow() {
-  std::vector<uint32_t> slots(slots_.size() * 2, 0);
+  std::vector<uint64_t> slots(slots_.size() * 2, 0);
   uint64_t mask = slots.size() - 1;
   for (size_t e = 0; e < entries_.size(); ++e) {
-    uint64_t i = entries_[e].hash & mask;
+    uint64_t h = entries_[e].hash;
+    uint64_t i = h & mask;
     while (slots[i] != 0) i = (i + 1) & mask;
-    slots[i] = static_cast<uint32_t>(e + 1);
+    slots[i] = ((h >> 32) << 32) | static_cast<uint64_t>(e + 1);
   }
   slots_.swap(slots);
   mask_ = mask;
 }
 
 void CountsTable::Merge(const CountsTable& other) {
+  // Make room first so a big merge does not rehash repeatedly.
+  size_t want = slots_.size();
+  while ((entries_.size() + other.size()) * 2 > want) want *= 2;
+  if (want != slots_.size()) {
+    slots_.assign(want / 2, 0);
+    Grow();
+  }
+  arena_.reserve(arena_.size() + other.arena_.size());
   for (size_t i = 0; i < other.size(); ++i) Add(other.key(i), other.count(i));
 }
 

@@ -56,14 +56,16 @@ class MergeCountsBody final : public TaskBody {
  public:
   Result<ValuePtr> Run(std::span<const ValuePtr> inputs) override {
     auto out = std::make_shared<CountsValue>();
+    auto table = std::make_shared<CountsTable>();
     bool first = true;
     for (const auto& input : inputs) {
       auto* counts = dynamic_cast<const CountsValue*>(input.get());
       if (counts == nullptr) return Status::TypeError("merge_counts: input is not a counts table");
       if (first) out->keys_only = counts->keys_only;
       first = false;
-      out->table.Merge(counts->table);
+      table->Merge(*counts->table);
     }
+    out->table = std::move(table);
     return std::static_pointer_cast<Value>(out);
   }
   std::string Label() const override { return "merge_counts"; }
@@ -91,9 +93,9 @@ class LargestCountsBody final : public TaskBody {
     auto* counts = dynamic_cast<const CountsValue*>(inputs[0].get());
     if (counts == nullptr) return Status::TypeError("largest_counts: input is not a counts table");
     auto out = std::make_shared<CountsValue>();
-    out->table = counts->table;  // copy: the input may have other consumers
+    out->table = counts->table;  // shared: tables are immutable once made
     out->keys_only = counts->keys_only;
-    out->order = out->table.LargestFirst(k_);
+    out->order = out->table->LargestFirst(k_);
     out->has_order = true;
     return std::static_pointer_cast<Value>(out);
   }

@@ -112,6 +112,7 @@ struct PipelineRunner::State {
   bool ends_in_list = false;
   int64_t count = 0;
   std::shared_ptr<CountsValue> counts;
+  std::shared_ptr<CountsTable> table;
   arrow::StringBuilder strings;
   std::unique_ptr<arrow::ListBuilder> list_builder;
   arrow::StringBuilder* list_values = nullptr;
@@ -138,6 +139,8 @@ PipelineRunner::PipelineRunner(std::vector<TextOp> ops, SinkKind sink)
   if (sink == SinkKind::kFrequencies || sink == SinkKind::kDistinct) {
     st.counts = std::make_shared<CountsValue>();
     st.counts->keys_only = sink == SinkKind::kDistinct;
+    st.table = std::make_shared<CountsTable>();
+    st.counts->table = st.table;
   }
   if (sink == SinkKind::kCollect && st.ends_in_list) {
     auto values = std::make_shared<arrow::StringBuilder>();
@@ -154,7 +157,7 @@ void PipelineRunner::State::SinkString(std::string_view s) {
   switch (sink) {
     case SinkKind::kCount: ++count; break;
     case SinkKind::kFrequencies:
-    case SinkKind::kDistinct: counts->table.Add(s); break;
+    case SinkKind::kDistinct: table->Add(s); break;
     case SinkKind::kCollect:
       if (error.ok()) error = strings.Append(s.data(), static_cast<int32_t>(s.size()));
       break;
@@ -220,11 +223,24 @@ void PipelineRunner::State::ProcessList(const std::vector<std::string_view>& ite
       if (!items.empty()) ProcessList(items, step + 1);
       return;
     case TextOp::Kind::kNgrams: {
+      const size_t n = static_cast<size_t>(op.n);
+      if (step + 1 < ops.size() && ops[step + 1].kind == TextOp::Kind::kFlatten) {
+        // ngrams + flatten: build each n-gram in one reused buffer and feed it on
+        std::string& gram = scratch[step];
+        for (size_t i = 0; i + n <= items.size(); ++i) {
+          gram.assign(items[i]);
+          for (size_t j = 1; j < n; ++j) {
+            gram += op.sep;
+            gram += items[i + j];
+          }
+          ProcessString(gram, step + 2);
+        }
+        return;
+      }
       auto& grams = owned[step];
       auto& views = lists[step];
       grams.clear();
       views.clear();
-      const size_t n = static_cast<size_t>(op.n);
       for (size_t i = 0; i + n <= items.size(); ++i) {
         std::string gram(items[i]);
         for (size_t j = 1; j < n; ++j) {

@@ -52,9 +52,9 @@ TEST(Pipeline, FrequenciesInFirstSeenOrder) {
   auto value = runner.Finish();
   ASSERT_TRUE(value.ok());
   auto* counts = dynamic_cast<CountsValue*>(value->get());
-  ASSERT_EQ(counts->table.size(), 3u);
-  EXPECT_EQ(counts->table.key(0), "b");
-  EXPECT_EQ(counts->table.count(0), 2);
+  ASSERT_EQ(counts->table->size(), 3u);
+  EXPECT_EQ(counts->table->key(0), "b");
+  EXPECT_EQ(counts->table->count(0), 2);
 }
 
 TEST(Pipeline, CountsListsOrStrings) {
