@@ -180,7 +180,8 @@ def to_textfiles(b: Bag, path: Any, name_function: Callable | None = None,
     >>> import cairn.bag as cb, os, tempfile
     >>> out = os.path.join(tempfile.mkdtemp(), "*.txt")
     >>> paths = cb.from_sequence(["a", "b", "c"], npartitions=2).to_textfiles(out)
-    >>> [open(p).read() for p in paths]
+    >>> from pathlib import Path
+    >>> [Path(p).read_text() for p in paths]
     ['a\\nb', 'c']
     """
     if storage_options:
