@@ -282,7 +282,7 @@ class Bag:
              split_every: int | None = None, out_type: type = Item) -> Any:
         """Reduce with a binary operator: ``binop`` within partitions, ``combine`` across.
 
-        ``initial`` starts every partition's and every combination's reduction.
+        ``initial`` starts every partition's reduction (not the combination's), as in Dask.
 
         Examples
         --------
@@ -293,7 +293,7 @@ class Bag:
         """
         combine = combine or binop
         return self.reduction(partial(chunk.reduce_with, binop, initial=initial),
-                              partial(chunk.reduce_with, combine, initial=initial),
+                              partial(chunk.reduce_with, combine),
                               split_every=split_every, out_type=out_type)
 
     def foldby(self, key: Callable, binop: Callable, initial: Any = no_default,

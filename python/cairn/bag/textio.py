@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import os
 import re
@@ -92,6 +93,53 @@ def decode(data: bytes, path: str, base_offset: int, encoding: str, errors: str)
         raise TextDecodeError(path, base_offset + e.start, e) from None
 
 
+_NEWLINES = (None, "", "\n", "\r", "\r\n")
+
+
+def _file_lines(text: str, newline: str | None) -> list[str]:
+    """The lines a text file opened with ``newline=`` yields (``open(..., newline=)``)."""
+    if newline is None:
+        return split_lines(text, None)
+    if newline == "":
+        out, start, i, n = [], 0, 0, len(text)
+        while i < n:
+            c = text[i]
+            if c == "\n" or c == "\r":
+                end = i + 2 if c == "\r" and i + 1 < n and text[i + 1] == "\n" else i + 1
+                out.append(text[start:end])
+                start = i = end
+            else:
+                i += 1
+        if start < n:
+            out.append(text[start:])
+        return out
+    parts = text.split(newline)
+    last = parts.pop()
+    return [p + newline for p in parts] + ([last] if last else [])
+
+
+def lines_whole_file(text: str, linedelimiter: str | None) -> list[str]:
+    """Lines of a whole file, as Dask's read_text(blocksize=None) gives them."""
+    if linedelimiter in _NEWLINES:
+        return _file_lines(text, linedelimiter)
+    if not text:
+        return []
+    parts = text.split(linedelimiter)
+    return [p + linedelimiter for p in parts[:-1]] + parts[-1:]
+
+
+def lines_of_block(text: str, linedelimiter: str | None) -> list[str]:
+    """Lines of a block, as Dask's read_text(blocksize=...) gives them (it reads the block
+    through io.StringIO(text, newline=linedelimiter) for newline delimiters)."""
+    if linedelimiter in _NEWLINES:
+        return list(io.StringIO(text, newline=linedelimiter))
+    if not text:
+        return []
+    parts = text.split(linedelimiter)
+    return [p + linedelimiter for p in parts[:-1]] + (
+        parts[-1:] if not text.endswith(linedelimiter) else [])
+
+
 def split_lines(text: str, linedelimiter: str | None) -> list[str]:
     """Lines with their ending kept; universal newlines when no delimiter is given."""
     if linedelimiter is None:
@@ -112,8 +160,12 @@ def split_lines(text: str, linedelimiter: str | None) -> list[str]:
 
 
 def _lines_of(data: bytes, path: str, base_offset: int, encoding: str, errors: str,
-              linedelimiter: str | None, include_path: bool) -> list:
-    lines = split_lines(decode(data, path, base_offset, encoding, errors), linedelimiter)
+              linedelimiter: str | None, include_path: bool, whole_file: bool = True) -> list:
+    text = decode(data, path, base_offset, encoding, errors)
+    if whole_file:
+        lines = lines_whole_file(text, linedelimiter)
+    else:
+        lines = lines_of_block(text, linedelimiter)
     if include_path:
         return [(line, path) for line in lines]
     return lines
@@ -167,7 +219,8 @@ def read_block(path: str, offset: int, blocksize: int, encoding: str, errors: st
             data = f.read(end - start)
     except FileNotFoundError:
         raise FileNotFoundError(f"no such file: {path!r}") from None
-    return _lines_of(data, path, start, encoding, errors, linedelimiter, include_path)
+    return _lines_of(data, path, start, encoding, errors, linedelimiter, include_path,
+                     whole_file=False)
 
 
 def _open_write(f: BinaryIO, compression: str | None) -> Any:
@@ -203,9 +256,12 @@ def write_partition(data: list, path: str, compression: str | None, encoding: st
             if last_endline:
                 out.write(endline)
             if out is not raw:
-                out.close()
-            raw.flush()
-            os.fsync(raw.fileno())
+                out.close()  # some codec streams close `raw` too
+        synced = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(synced)
+        finally:
+            os.close(synced)
         os.replace(tmp, path)
     except BaseException:
         try:
