@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import types
 from typing import Any, Callable
 
 from . import config as _config
@@ -277,6 +278,27 @@ def _rebuild(dsk: dict, key: Any, length: int | None) -> Delayed:
     return Delayed(key, dsk[key], (), length=length)
 
 
+_LEAF_KEYS: dict = {}
+_CACHEABLE = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
+
+
+def _leaf_key(obj: Any, nout: int | None) -> str:
+    # `delayed(f)(x)` in a loop makes a leaf per call: remember the key of plain functions
+    # (tokenizing one costs more than the rest of the call).
+    cacheable = isinstance(obj, _CACHEABLE)
+    if cacheable:
+        key = _LEAF_KEYS.get((obj, nout))
+        if key is not None:
+            return key
+    prefix = funcname(obj) if callable(obj) else type(obj).__name__
+    key = f"{prefix}-{tokenize(obj, nout)}"
+    if cacheable:
+        if len(_LEAF_KEYS) > 4096:
+            _LEAF_KEYS.clear()
+        _LEAF_KEYS[(obj, nout)] = key
+    return key
+
+
 class DelayedLeaf(Delayed):
     """``delayed(obj)`` for an object without Delayed inside: calling it builds a task."""
 
@@ -285,8 +307,7 @@ class DelayedLeaf(Delayed):
     def __init__(self, obj: Any, key: Any = None, pure: bool | None = None,
                  nout: int | None = None) -> None:
         if key is None:
-            prefix = funcname(obj) if callable(obj) else type(obj).__name__
-            key = f"{prefix}-{tokenize(obj, nout)}"
+            key = _leaf_key(obj, nout)
         task = obj if type(obj) in _SIMPLE else (literal(obj),)
         super().__init__(key, task, (), length=nout)
         object.__setattr__(self, "_obj", obj)
