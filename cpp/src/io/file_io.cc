@@ -14,6 +14,15 @@ Status WithPath(const Status& st, const std::string& what, const std::string& pa
 
 }  // namespace
 
+Status OpenError(arrow::fs::FileSystem& fs, const std::string& path, const Status& cause) {
+  auto info = fs.GetFileInfo(path);
+  if (info.ok() && info->type() == arrow::fs::FileType::NotFound) {
+    return Status(arrow::StatusCode::IOError, "no such file: '" + path + "'",
+                  std::make_shared<NotFoundDetail>());
+  }
+  return Status::IOError("cannot open '", path, "': ", cause.message());
+}
+
 Result<std::pair<std::shared_ptr<arrow::fs::FileSystem>, std::string>> ResolvePath(
     const std::string& uri) {
   std::string path;
@@ -45,7 +54,7 @@ Status WriteFile(arrow::fs::FileSystem& fs, const std::string& path, const arrow
 Result<std::shared_ptr<arrow::Buffer>> ReadFile(arrow::fs::FileSystem& fs, const std::string& path,
                                                 arrow::Compression::type codec) {
   auto raw = fs.OpenInputStream(path);
-  if (!raw.ok()) return WithPath(raw.status(), "cannot open", path);
+  if (!raw.ok()) return OpenError(fs, path, raw.status());
   std::shared_ptr<arrow::io::InputStream> in = *raw;
   std::unique_ptr<arrow::util::Codec> c;
   if (codec != arrow::Compression::UNCOMPRESSED) {

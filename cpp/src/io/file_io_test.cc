@@ -56,6 +56,7 @@ TEST_F(FileIoTest, MissingFileErrorNamesThePath) {
   ASSERT_FALSE(back.ok());
   EXPECT_TRUE(back.status().IsIOError());
   EXPECT_NE(back.status().message().find(path), std::string::npos);
+  EXPECT_NE(dynamic_cast<NotFoundDetail*>(back.status().detail().get()), nullptr);
 }
 
 TEST_F(FileIoTest, TruncatedCompressedFileIsAnError) {

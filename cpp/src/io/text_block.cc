@@ -34,7 +34,7 @@ Result<TextBlock> ReadTextBlock(arrow::fs::FileSystem& fs, const std::string& pa
     return TextBlock{std::move(data), 0};
   }
   auto opened = fs.OpenInputFile(path);
-  if (!opened.ok()) return Status::IOError("cannot open '", path, "': ", opened.status().message());
+  if (!opened.ok()) return OpenError(fs, path, opened.status());
   auto file = *opened;
   auto wrap = [&path](const Status& st) {
     return st.ok() ? st : Status::IOError("cannot read '", path, "': ", st.message());

@@ -1,5 +1,6 @@
 #include "pybridge/python_runtime.h"
 
+#include "cairn/io/file_io.h"
 #include "cairn/text/pipeline.h"
 
 namespace cairn::py {
@@ -112,6 +113,10 @@ void SetPythonError(const Status& status) {
   }
   if (auto* decode = dynamic_cast<text::TextDecodeDetail*>(status.detail().get())) {
     if (SetTextDecodeError(*decode)) return;
+  }
+  if (dynamic_cast<io::NotFoundDetail*>(status.detail().get()) != nullptr) {
+    PyErr_SetString(PyExc_FileNotFoundError, status.message().c_str());
+    return;
   }
   PyObject* type = PyExc_RuntimeError;
   switch (status.code()) {

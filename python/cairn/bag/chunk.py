@@ -26,9 +26,12 @@ no_result = _NoResult()
 
 
 def reify(seq: Any) -> Any:
-    """Materialize an iterator result of a user function into a list."""
+    """Materialize an iterator result of a user function into a list (and, as Dask does,
+    its items too when they are iterators)."""
     if isinstance(seq, Iterator):
         seq = list(seq)
+    if isinstance(seq, list) and seq and isinstance(seq[0], Iterator):
+        seq = [list(x) for x in seq]
     return seq
 
 
@@ -36,6 +39,11 @@ def map_chunk(func: Callable, iters: list, iter_kwarg_keys: list | None, kwargs:
     """``func`` over the zipped partitions ``iters``; the last ``len(iter_kwarg_keys)`` of them
     are passed as those keyword arguments; ``kwargs`` are passed as they are."""
     nkw = len(iter_kwarg_keys) if iter_kwarg_keys else 0
+    bag_lengths = {len(x) for x in iters if isinstance(x, (list, tuple))}
+    if len(bag_lengths) > 1:
+        raise ValueError(
+            "map called with multiple bags that aren't identically partitioned. Please "
+            "ensure that all bag arguments have the same partition lengths")
     positional = iters[: len(iters) - nkw] if nkw else iters
     if not nkw:
         if kwargs:

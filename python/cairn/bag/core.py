@@ -185,8 +185,11 @@ class Bag:
             (func, kwargs), extra_deps=tuple(kw_deps))
 
     def filter(self, predicate: Callable) -> "Bag":
-        """Keep the elements for which ``predicate`` is true."""
+        """Keep the elements for which ``predicate`` is true (``None``: truthy elements)."""
         from . import native
+
+        if predicate is None:
+            predicate = bool
 
         spec = native.native_spec(self)
         if spec is not None and predicate is bool:
@@ -251,7 +254,7 @@ class Bag:
         if split_every is None:
             split_every = 8
         if split_every is False:
-            split_every = self.npartitions
+            split_every = max(self.npartitions, 2)
         if split_every < 2:
             raise ValueError(f"split_every must be at least 2, got {split_every}")
         token = tokenize(self, perpartition, aggregate, split_every)
@@ -314,7 +317,7 @@ class Bag:
         if combine is None:
             combine = binop
         if not callable(key):
-            key = partial(_getitem, key)
+            key = getter(key)
         token = tokenize(self, key, binop, initial, combine, combine_initial)
         a = f"foldby-a-{token}"
         dsk: dict = {(a, i): (chunk.reduceby, key, binop, k, _lit(initial))
@@ -371,7 +374,7 @@ class Bag:
         if self._native_counts and key == 1 and native.enabled():
             return native.topk_of_counts(self, k)
         if key is not None and not callable(key):
-            key = partial(_getitem, key)
+            key = getter(key)
         elif key is not None and _takes_multiple_arguments(key):
             key = partial(_apply_star, key)
         return self.reduction(partial(chunk.topk, k, key), partial(chunk.topk_merge, k, key),
@@ -384,7 +387,7 @@ class Bag:
         if key is None and native.native_spec(self, "str") is not None:
             return native.distinct(self)
         if key is not None and not callable(key):
-            key = partial(_getitem, key)
+            key = getter(key)
         func = chunk.unique if key is None else partial(chunk.unique, key=key)
         agg = chunk.merge_distinct if key is None else partial(chunk.merge_distinct, key=key)
         return self.reduction(func, agg, out_type=Bag, name="distinct")
@@ -419,11 +422,13 @@ class Bag:
 
     def mean(self) -> Item:
         """Arithmetic mean of the elements (a float)."""
-        return self.reduction(chunk.mean_chunk, chunk.mean_aggregate, name="mean")
+        return self.reduction(chunk.mean_chunk, chunk.mean_aggregate, split_every=False,
+                              name="mean")
 
     def var(self, ddof: int = 0) -> Item:
         """Variance of the elements."""
-        return self.reduction(chunk.var_chunk, partial(chunk.var_aggregate, ddof=ddof), name="var")
+        return self.reduction(chunk.var_chunk, partial(chunk.var_aggregate, ddof=ddof),
+                              split_every=False, name="var")
 
     def std(self, ddof: int = 0) -> Item:
         """Standard deviation of the elements."""
@@ -523,8 +528,9 @@ class Bag:
         deps: tuple = ()
         if isinstance(other, Bag):
             if other.npartitions != 1:
-                raise ValueError("Multi-bag joins are not implemented; join a bag with one "
-                                 "partition (other.repartition(npartitions=1)) or a list")
+                raise NotImplementedError(
+                    "Multi-bag joins are not implemented; join a bag with one partition "
+                    "(other.repartition(npartitions=1)) or a list")
             other_expr: Any = (other.name, 0)
             deps = (other,)
         elif isinstance(other, Delayed):
@@ -610,6 +616,17 @@ def _split_part(part: list, index: int, nsplits: int) -> list:
 
 def _getitem(key: Any, x: Any) -> Any:
     return x[key]
+
+
+def _getitems(keys: list, x: Any) -> tuple:
+    return tuple(x[k] for k in keys)
+
+
+def getter(key: Any) -> Callable:
+    """``x[key]`` as a function; a list of keys gives a tuple (as Dask's ``getter``)."""
+    if isinstance(key, list):
+        return partial(_getitems, key)
+    return partial(_getitem, key)
 
 
 def _apply_star(func: Callable, args: Any) -> Any:

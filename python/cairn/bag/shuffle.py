@@ -7,20 +7,22 @@ from typing import Any, Callable
 
 from ..tokenize import tokenize
 
-from .core import Bag, _getitem
+from .core import Bag, getter
 
 __all__ = ["groupby", "stable_hash"]
 
 
 def stable_hash(x: Any) -> int:
     """A hash of ``x`` that is the same in every process and run (unlike ``hash``)."""
+    # Equal keys must hash equal across types, as in a dict: True == 1 == 1.0.
     if isinstance(x, str):
         return zlib.crc32(x.encode("utf-8", "surrogatepass"))
     if isinstance(x, bytes):
         return zlib.crc32(x)
-    if isinstance(x, bool) or x is None:
-        return zlib.crc32(repr(x).encode())
-    if isinstance(x, int):
+    if x is None:
+        return zlib.crc32(b"None")
+    if isinstance(x, int):  # bool included
+        x = int(x)
         return zlib.crc32(x.to_bytes((x.bit_length() + 8) // 8, "little", signed=True))
     if isinstance(x, float) and x.is_integer():
         return stable_hash(int(x))  # 1.0 == 1 must land together
@@ -53,9 +55,7 @@ def _bucket(buckets: list, j: int) -> list:
 
 def groupby(b: Bag, grouper: Any, npartitions: int | None = None) -> Bag:
     if not callable(grouper):
-        from functools import partial
-
-        grouper = partial(_getitem, grouper)
+        grouper = getter(grouper)
     n = npartitions or b.npartitions
     if n < 1:
         raise ValueError(f"npartitions must be at least 1, got {n}")

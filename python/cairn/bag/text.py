@@ -110,8 +110,9 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
                     raise ValueError(f"Cannot do chunked reads on compressed files ({p!r}); "
                                      "set blocksize=None to read it whole")
                 size = os.path.getsize(p)
-                for off in list(range(0, size, blocksize)) or [0]:
-                    parts.append((native.segments(p, None, off, blocksize),))
+                offs = textio.block_offsets(size, blocksize)
+                for off, nxt in zip(offs, offs[1:] + [size]):
+                    parts.append((native.segments(p, None, off, max(nxt - off, 1)),))
         bag = native.make_bag(native.NativeText(tuple(parts), errors))
         return bag if collection else bag.to_delayed()
     opts = (encoding, errors, linedelimiter, include_path)
@@ -130,9 +131,9 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
                 raise ValueError(f"Cannot do chunked reads on compressed files ({p!r}); "
                                  "set blocksize=None to read it whole")
             size = os.path.getsize(p)
-            offsets = list(range(0, size, blocksize)) or [0]
-            for off in offsets:
-                tasks.append((textio.read_block, p, off, blocksize, *opts))
+            offs = textio.block_offsets(size, blocksize)
+            for off, nxt in zip(offs, offs[1:] + [size]):
+                tasks.append((textio.read_block, p, off, max(nxt - off, 1), *opts))
     dsk = {(name, i): t for i, t in enumerate(tasks)}
     bag = Bag(dsk, name, len(dsk))
     return bag if collection else bag.to_delayed()

@@ -237,6 +237,31 @@ def _open_write(f: BinaryIO, compression: str | None) -> Any:
     return pa.CompressedOutputStream(f, "zstd")
 
 
+def _ensure_bytes(d: Any, encoding: str | None) -> bytes:
+    if isinstance(d, str):
+        return d.encode(encoding or "utf-8")
+    if isinstance(d, (bytes, bytearray)):
+        return bytes(d)
+    raise TypeError(f"Object {d!r} is neither a str object nor can be decoded to str; "
+                    "map str (or json.dumps) over the bag before to_textfiles")
+
+
+def block_offsets(size: int, blocksize: int) -> list[int]:
+    """Start offsets of the blocks of a file, as Dask's read_bytes cuts it: the block size
+    shrinks so that the remainder is spread over the blocks instead of making a small last
+    one."""
+    if size % blocksize and size > blocksize:
+        step = size / (size // blocksize)
+    else:
+        step = blocksize
+    place = 0.0
+    offsets = [0]
+    while size - place > (step * 2) - 1:
+        place += step
+        offsets.append(int(place))
+    return offsets
+
+
 def write_partition(data: list, path: str, compression: str | None, encoding: str | None,
                     last_endline: bool) -> None:
     """Write the elements joined by newlines to ``path`` atomically (temp file + rename)."""
@@ -252,7 +277,7 @@ def write_partition(data: list, path: str, compression: str | None, encoding: st
                 if started:
                     out.write(endline)
                 started = True
-                out.write(d.encode(encoding) if isinstance(d, str) else bytes(d))
+                out.write(_ensure_bytes(d, encoding))
             if last_endline:
                 out.write(endline)
             if out is not raw:

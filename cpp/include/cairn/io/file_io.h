@@ -13,6 +13,18 @@
 
 namespace cairn::io {
 
+/// Marks an IOError whose cause is that the path does not exist (Python raises
+/// FileNotFoundError for it).
+class NotFoundDetail final : public arrow::StatusDetail {
+ public:
+  const char* type_id() const override { return "cairn::not_found"; }
+  std::string ToString() const override { return "no such file"; }
+};
+
+/// An IOError for a file that could not be opened: with NotFoundDetail when the path does
+/// not exist. The message names the path.
+Status OpenError(arrow::fs::FileSystem& fs, const std::string& path, const Status& cause);
+
 /// Resolves a path or URI ("/tmp/x", "file:///tmp/x") to a filesystem and a path in it.
 /// Errors: Invalid for an unsupported scheme, with the URI in the message.
 Result<std::pair<std::shared_ptr<arrow::fs::FileSystem>, std::string>> ResolvePath(
