@@ -166,9 +166,11 @@ def _execute(
         for cb in callbacks:
             cb._start(dsk)
 
-        def progress(done: int, total: int) -> None:
+        def report(done: int, total: int) -> None:
             for cb in callbacks:
                 cb._progress(done, total)
+
+        progress = report
 
     try:
         values = _core.execute(dsk, flat, mode, num_workers, progress, optimize_graph)

@@ -8,8 +8,9 @@ Examples
 [('a', 1), ('b', 2), ('c', 2)]
 """
 
-from .core import Bag, Item, bag_map as map, concat, from_delayed, from_sequence, map_partitions
-from .core import range, zip
+from .core import Bag, Item
+from .mapping import bag_map as map, map_partitions
+from .sources import concat, from_delayed, from_sequence, range, zip
 from .text import read_text, to_textfiles
 from .textio import TextDecodeError
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import operator
 from functools import partial
 from typing import Any, Callable, Iterable
 
@@ -14,7 +13,7 @@ from ..delayed import Delayed, _unpack, funcname
 from ..tokenize import tokenize
 from . import chunk
 
-__all__ = ["Bag", "Item", "from_sequence", "from_delayed", "range", "concat", "zip"]
+__all__ = ["Bag", "Item"]
 
 _range = range
 _zip = zip
@@ -155,6 +154,8 @@ class Bag:
             op = native.map_op(func, args, kwargs)
             if op is not None:
                 return native.extend(self, op, "list" if op == "split" else "str")
+        from .mapping import bag_map
+
         return bag_map(func, self, *args, **kwargs)
 
     def ngrams(self, n: int, sep: str = " ") -> "Bag":
@@ -217,6 +218,8 @@ class Bag:
 
     def map_partitions(self, func: Callable, *args: Any, **kwargs: Any) -> "Bag":
         """Apply ``func`` to each whole partition (a list); Bag arguments are aligned."""
+        from .mapping import map_partitions
+
         return map_partitions(func, self, *args, **kwargs)
 
     def pluck(self, key: Any, default: Any = no_default) -> "Bag":
@@ -653,166 +656,3 @@ def _random_states(n: int, random_state: Any) -> list:
     data = np.random.default_rng(random_state).bytes(624 * n * 4)
     rows = np.frombuffer(data, dtype=np.uint32).reshape((n, -1)).tolist()
     return [(3, tuple(row) + (624,), None) for row in rows]
-
-
-# --- building bags --------------------------------------------------------------------------
-def _bag_args(args: tuple, kwargs: dict) -> tuple[list, int | None]:
-    bags = [a for a in args if isinstance(a, Bag)] + [v for v in kwargs.values()
-                                                       if isinstance(v, Bag)]
-    ns = {b.npartitions for b in bags}
-    if len(ns) > 1:
-        raise ValueError("Bags passed together must have the same number of partitions, got "
-                         + ", ".join(str(b.npartitions) for b in bags))
-    return bags, (ns.pop() if ns else None)
-
-
-def bag_map(func: Callable, *args: Any, **kwargs: Any) -> Bag:
-    """Apply ``func`` element-wise across bags (others are passed to every call)."""
-    bags, n = _bag_args(args, kwargs)
-    if n is None:
-        raise ValueError("map needs at least one Bag argument")
-    name = f"{funcname(func)}-{tokenize(func, 'map', args, kwargs)}"
-    deps: list = list(bags)
-    const_args: list = []
-    for a in args:
-        if not isinstance(a, Bag):
-            e, d = _unpack(a)
-            deps.extend(d)
-            const_args.append(e)
-    bag_kw = [k for k, v in kwargs.items() if isinstance(v, Bag)]
-    other_kw = {k: v for k, v in kwargs.items() if not isinstance(v, Bag)}
-    kw_expr, kw_deps = _unpack(other_kw) if other_kw else (None, [])
-    deps.extend(kw_deps)
-    dsk: dict = {}
-    for i in _range(n):
-        iters: list = []
-        ci = iter(const_args)
-        for a in args:
-            iters.append((a.name, i) if isinstance(a, Bag) else (chunk.repeat_constant, next(ci)))
-        iters.extend((kwargs[k].name, i) for k in bag_kw)
-        dsk[(name, i)] = (chunk.map_chunk, func, iters, _lit(bag_kw) if bag_kw else None,
-                          kw_expr)
-    return Bag(dsk, name, n, deps)
-
-
-def map_partitions(func: Callable, *args: Any, **kwargs: Any) -> Bag:
-    """Apply ``func`` to aligned whole partitions of the bag arguments."""
-    bags, n = _bag_args(args, kwargs)
-    if n is None:
-        raise ValueError("map_partitions needs at least one Bag argument")
-    name = f"{funcname(func)}-{tokenize(func, 'map-partitions', args, kwargs)}"
-    deps: list = list(bags)
-    exprs: list = []
-    for a in args:
-        if isinstance(a, Bag):
-            exprs.append(None)
-        else:
-            e, d = _unpack(a)
-            deps.extend(d)
-            exprs.append(e)
-    dsk: dict = {}
-    for i in _range(n):
-        call_args = [(a.name, i) if isinstance(a, Bag) else e for a, e in _zip(args, exprs)]
-        kw_items = []
-        for k, v in kwargs.items():
-            if isinstance(v, Bag):
-                kw_items.append([k, (v.name, i)])
-            else:
-                e, d = _unpack(v)
-                deps.extend(d)
-                kw_items.append([k, e])
-        kw_expr = (dict, kw_items) if kw_items else None
-        dsk[(name, i)] = (chunk.apply_partition, func, call_args, kw_expr)
-    return Bag(dsk, name, n, deps)
-
-
-def from_sequence(seq: Iterable, partition_size: int | None = None,
-                  npartitions: int | None = None) -> Bag:
-    """A Bag from a Python sequence, split like Dask splits it.
-
-    Parameters
-    ----------
-    seq : iterable
-    partition_size : int, optional
-        Elements per partition.
-    npartitions : int, optional
-        Number of partitions (used when ``partition_size`` is not given).
-
-    Examples
-    --------
-    >>> import cairn.bag as cb
-    >>> b = cb.from_sequence(range(10), npartitions=3)
-    >>> b.npartitions, b.compute()
-    (3, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
-    """
-    seq = list(seq)
-    if npartitions is not None and npartitions < 1:
-        raise ValueError(f"npartitions must be at least 1, got {npartitions}")
-    if partition_size is not None and partition_size < 1:
-        raise ValueError(f"partition_size must be at least 1, got {partition_size}")
-    if npartitions and not partition_size:
-        if len(seq) <= 100:
-            partition_size = int(math.ceil(len(seq) / npartitions))
-        else:
-            partition_size = max(1, int(math.floor(len(seq) / npartitions)))
-    if npartitions is None and partition_size is None:
-        if len(seq) <= 100:
-            partition_size = 1
-        else:
-            partition_size = max(1, math.ceil(math.sqrt(len(seq)) / math.sqrt(100)))
-    parts = [seq[i:i + partition_size] for i in _range(0, len(seq), partition_size or 1)]
-    name = f"from_sequence-{tokenize(seq, partition_size)}"
-    if parts:
-        dsk = {(name, i): _lit(part) for i, part in enumerate(parts)}
-    else:
-        dsk = {(name, 0): (list, [])}
-    return Bag(dsk, name, len(dsk))
-
-
-def from_delayed(values: Any) -> Bag:
-    """A Bag with one partition per Delayed value (each should compute to a list)."""
-    if isinstance(values, Delayed):
-        values = [values]
-    values = list(values)
-    name = f"bag-from-delayed-{tokenize(*values)}"
-    dsk = {(name, i): (chunk.reify, v._key) for i, v in enumerate(values)}
-    return Bag(dsk, name, len(values), values)
-
-
-def range(n: int, npartitions: int) -> Bag:  # noqa: A001 - dask.bag.range
-    """Integers ``0 .. n-1`` in ``npartitions`` partitions.
-
-    Examples
-    --------
-    >>> import cairn.bag as cb
-    >>> cb.range(5, npartitions=2).compute()
-    [0, 1, 2, 3, 4]
-    """
-    if npartitions < 1:
-        raise ValueError(f"npartitions must be at least 1, got {npartitions}")
-    size = max(1, n // npartitions)
-    name = f"range-{n}-npartitions-{npartitions}"
-    starts = list(itertools.islice(_range(0, n, size), npartitions))
-    dsk = {(name, i): (chunk.range_chunk, j, min(j + size, n)) for i, j in enumerate(starts)}
-    if n % npartitions != 0 and starts:
-        i, j = len(starts) - 1, starts[-1]
-        dsk[(name, i)] = (chunk.range_chunk, j, n)
-    if not dsk:
-        dsk = {(name, 0): (list, [])}
-    return Bag(dsk, name, len(dsk))
-
-
-def concat(bags: list[Bag]) -> Bag:
-    """One Bag with the partitions of ``bags`` one after another."""
-    name = f"concat-{tokenize(*bags)}"
-    keys = [k for b in bags for k in b._keys()]
-    dsk = {(name, i): (chunk.reify, k) for i, k in enumerate(keys)}
-    return Bag(dsk, name, len(dsk), bags)
-
-
-def zip(*bags: Bag) -> Bag:  # noqa: A001 - dask.bag.zip
-    """Element-wise tuples of bags with the same partitioning."""
-    _, n = _bag_args(bags, {})
-    name = f"zip-{tokenize(*bags)}"
-    dsk = {(name, i): (chunk.zip_chunk, *[(b.name, i) for b in bags]) for i in _range(n or 0)}
-    return Bag(dsk, name, n or 0, bags)

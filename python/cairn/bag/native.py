@@ -81,11 +81,11 @@ def map_op(func: Any, args: tuple, kwargs: dict) -> str | None:
     if args or kwargs:
         return None
     if isinstance(func, operator.methodcaller):
-        name, margs, mkw = func.__reduce__()[1][0], func.__reduce__()[1][1:], None
-        del mkw
-        if not margs and name in ("lower", "upper", "strip", "split"):
-            return name
-        return None
+        ctor, args_ = func.__reduce__()[:2]
+        if ctor is operator.methodcaller and len(args_) == 1 and args_[0] in (
+                "lower", "upper", "strip", "split"):
+            return args_[0]
+        return None  # has arguments (or keyword arguments): the Python path
     try:
         return _STR_METHODS.get(func)
     except TypeError:  # unhashable callable

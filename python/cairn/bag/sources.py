@@ -1,0 +1,109 @@
+"""Making Bags: from Python sequences, Delayed values, ranges, and other Bags."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, Iterable
+
+from ..delayed import Delayed
+from ..tokenize import tokenize
+from . import chunk
+from .core import Bag, _lit
+from .mapping import _bag_args
+
+__all__ = ["from_sequence", "from_delayed", "range", "concat", "zip"]
+
+_range = range
+
+
+def from_sequence(seq: Iterable, partition_size: int | None = None,
+                  npartitions: int | None = None) -> Bag:
+    """A Bag from a Python sequence, split like Dask splits it.
+
+    Parameters
+    ----------
+    seq : iterable
+    partition_size : int, optional
+        Elements per partition.
+    npartitions : int, optional
+        Number of partitions (used when ``partition_size`` is not given).
+
+    Examples
+    --------
+    >>> import cairn.bag as cb
+    >>> b = cb.from_sequence(range(10), npartitions=3)
+    >>> b.npartitions, b.compute()
+    (3, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    """
+    seq = list(seq)
+    if npartitions is not None and npartitions < 1:
+        raise ValueError(f"npartitions must be at least 1, got {npartitions}")
+    if partition_size is not None and partition_size < 1:
+        raise ValueError(f"partition_size must be at least 1, got {partition_size}")
+    if npartitions and not partition_size:
+        if len(seq) <= 100:
+            partition_size = int(math.ceil(len(seq) / npartitions))
+        else:
+            partition_size = max(1, int(math.floor(len(seq) / npartitions)))
+    if npartitions is None and partition_size is None:
+        if len(seq) <= 100:
+            partition_size = 1
+        else:
+            partition_size = max(1, math.ceil(math.sqrt(len(seq)) / math.sqrt(100)))
+    parts = [seq[i:i + partition_size] for i in _range(0, len(seq), partition_size or 1)]
+    name = f"from_sequence-{tokenize(seq, partition_size)}"
+    if parts:
+        dsk = {(name, i): _lit(part) for i, part in enumerate(parts)}
+    else:
+        dsk = {(name, 0): (list, [])}
+    return Bag(dsk, name, len(dsk))
+
+
+def from_delayed(values: Any) -> Bag:
+    """A Bag with one partition per Delayed value (each should compute to a list)."""
+    if isinstance(values, Delayed):
+        values = [values]
+    values = list(values)
+    name = f"bag-from-delayed-{tokenize(*values)}"
+    dsk = {(name, i): (chunk.reify, v._key) for i, v in enumerate(values)}
+    return Bag(dsk, name, len(values), values)
+
+
+def range(n: int, npartitions: int) -> Bag:  # noqa: A001 - dask.bag.range
+    """Integers ``0 .. n-1`` in ``npartitions`` partitions.
+
+    Examples
+    --------
+    >>> import cairn.bag as cb
+    >>> cb.range(5, npartitions=2).compute()
+    [0, 1, 2, 3, 4]
+    """
+    if npartitions < 1:
+        raise ValueError(f"npartitions must be at least 1, got {npartitions}")
+    size = max(1, n // npartitions)
+    name = f"range-{n}-npartitions-{npartitions}"
+    starts = list(itertools.islice(_range(0, n, size), npartitions))
+    dsk = {(name, i): (chunk.range_chunk, j, min(j + size, n)) for i, j in enumerate(starts)}
+    if n % npartitions != 0 and starts:
+        i, j = len(starts) - 1, starts[-1]
+        dsk[(name, i)] = (chunk.range_chunk, j, n)
+    if not dsk:
+        dsk = {(name, 0): (list, [])}
+    return Bag(dsk, name, len(dsk))
+
+
+def concat(bags: list[Bag]) -> Bag:
+    """One Bag with the partitions of ``bags`` one after another."""
+    name = f"concat-{tokenize(*bags)}"
+    keys = [k for b in bags for k in b._keys()]
+    dsk = {(name, i): (chunk.reify, k) for i, k in enumerate(keys)}
+    return Bag(dsk, name, len(dsk), bags)
+
+
+def zip(*bags: Bag) -> Bag:  # noqa: A001 - dask.bag.zip
+    """Element-wise tuples of bags with the same partitioning."""
+    _, n = _bag_args(bags, {})
+    name = f"zip-{tokenize(*bags)}"
+    dsk = {(name, i): (chunk.zip_chunk, *[(b.name, i) for b in bags]) for i in _range(n or 0)}
+    return Bag(dsk, name, n or 0, bags)
