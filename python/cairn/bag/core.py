@@ -471,9 +471,7 @@ class Bag:
             raise ValueError("Please provide exactly one ``npartitions`` or ``partition_size`` "
                              "keyword arguments")
         if partition_size is not None:
-            raise NotImplementedError(
-                "repartition(partition_size=) needs partition sizes in bytes, which cairn does "
-                "not track yet; use repartition(npartitions=)")
+            return _repartition_size(self, partition_size)
         if npartitions < 1:
             raise ValueError(f"npartitions must be at least 1, got {npartitions}")
         if npartitions == self.npartitions:
@@ -591,6 +589,48 @@ class Bag:
         from .text import StringAccessor
 
         return StringAccessor(self)
+
+
+def _mem_usage(part: Any) -> int:
+    import sys
+
+    part = chunk.reify(part)
+    try:
+        return sys.getsizeof(part) + sum(sys.getsizeof(x) for x in part)
+    except TypeError:
+        return sys.getsizeof(part)
+
+
+def _repartition_size(bag: "Bag", size: Any) -> "Bag":
+    """Partitions of about ``size`` bytes in memory (as Dask: measures the partitions
+    first, splits the large ones, then joins neighbours up to ``size``)."""
+    from .textio import parse_bytes
+
+    if isinstance(size, str):
+        size = parse_bytes(size)
+    size = int(size)
+    if size < 1:
+        raise ValueError(f"partition_size must be a positive number of bytes, got {size}")
+    usages = bag.map_partitions(_mem_usage).compute()
+    nsplits = [1 + u // size for u in usages]
+    name = f"repartition-size-{tokenize(bag, size)}"
+    pieces: list = []  # (key expression, usage)
+    for j, (n, u) in enumerate(_zip(nsplits, usages)):
+        for s_ in _range(n):
+            pieces.append(((_split_part, (bag.name, j), s_, n), u / n))
+    groups: list = []
+    current: list = []
+    total = 0.0
+    for expr, u in pieces:
+        if current and total + u > size:
+            groups.append(current)
+            current, total = [], 0.0
+        current.append(expr)
+        total += u
+    if current:
+        groups.append(current)
+    dsk = {(name, i): (chunk.concat_lists, g) for i, g in enumerate(groups)}
+    return Bag(dsk, name, len(dsk), (bag,))
 
 
 def _short(name: str) -> str:
