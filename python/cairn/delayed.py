@@ -104,7 +104,7 @@ def call_function(
     name_prefix: str | None = None,
 ) -> "Delayed":
     if pure is None:
-        pure = _config.get("delayed_pure", False)
+        pure = _config.config.get("delayed_pure", False)  # flat key: skip config.get's parsing
     if dask_key_name is not None:
         key = dask_key_name
     else:
