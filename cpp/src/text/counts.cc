@@ -8,50 +8,10 @@ namespace cairn::text {
 
 CountsTable::CountsTable() : slots_(1024, 0), mask_(1023) {}
 
-uint64_t CountsTable::Hash(std::string_view key) {
-  // 64-bit multiply-mix over 8-byte words: fast for short words, good enough spread.
-  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
-  uint64_t h = key.size() * kMul;
-  const char* p = key.data();
-  size_t n = key.size();
-  while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = (h ^ w) * kMul;
-    h ^= h >> 29;
-    p += 8;
-    n -= 8;
-  }
-  if (n > 0) {
-    uint64_t w = 0;
-    std::memcpy(&w, p, n);
-    h = (h ^ w) * kMul;
-    h ^= h >> 29;
-  }
-  h ^= h >> 32;
-  return h * kMul;
-}
-
-void CountsTable::Add(std::string_view key, int64_t count) {
-  uint64_t h = Hash(key);
-  const uint64_t tag = (h >> 32) << 32;
-  uint64_t i = h & mask_;
-  while (true) {
-    uint64_t slot = slots_[i];
-    if (slot == 0) break;
-    if ((slot & 0xFFFFFFFF00000000ull) == tag) {
-      Entry& e = entries_[(slot & 0xFFFFFFFFu) - 1];
-      if (e.length == key.size() &&
-          std::memcmp(arena_.data() + e.offset, key.data(), key.size()) == 0) {
-        e.count += count;
-        return;
-      }
-    }
-    i = (i + 1) & mask_;
-  }
-  entries_.push_back(Entry{h, arena_.size(), static_cast<uint32_t>(key.size()), count});
+void CountsTable::Insert(std::string_view key, uint64_t hash, uint64_t slot, int64_t count) {
+  entries_.push_back(Entry{hash, arena_.size(), static_cast<uint32_t>(key.size()), count});
   arena_.append(key);
-  slots_[i] = tag | static_cast<uint64_t>(entries_.size());
+  slots_[slot] = ((hash >> 32) << 32) | static_cast<uint64_t>(entries_.size());
   if (entries_.size() * 2 > slots_.size()) Grow();
 }
 

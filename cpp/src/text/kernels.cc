@@ -39,7 +39,7 @@ class TextScanBody final : public TaskBody {
         AppendReplacingInvalid(text, &repaired);
         text = repaired;
       }
-      FeedLines(text, &runner);
+      runner.FeedText(text);
     }
     return runner.Finish();
   }

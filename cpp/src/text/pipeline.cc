@@ -117,6 +117,10 @@ struct PipelineRunner::State {
   std::unique_ptr<arrow::ListBuilder> list_builder;
   arrow::StringBuilder* list_values = nullptr;
   Status error;
+  // Steps are [lower|upper]? split flatten and the sink counts: words of whole texts.
+  bool words_fast_path = false;
+  TextOp::Kind case_op = TextOp::Kind::kNonEmpty;  // kLower/kUpper when the fast path folds case
+  std::string case_buffer;
 
   void ProcessString(std::string_view s, size_t step);
   void ProcessList(const std::vector<std::string_view>& items, size_t step);
@@ -142,6 +146,17 @@ PipelineRunner::PipelineRunner(std::vector<TextOp> ops, SinkKind sink)
     st.table = std::make_shared<CountsTable>();
     st.counts->table = st.table;
   }
+  {
+    const auto& o = st.ops;
+    size_t first = 0;
+    if (!o.empty() && (o[0].kind == TextOp::Kind::kLower || o[0].kind == TextOp::Kind::kUpper)) {
+      st.case_op = o[0].kind;
+      first = 1;
+    }
+    st.words_fast_path = sink != SinkKind::kCollect && o.size() == first + 2 &&
+                         o[first].kind == TextOp::Kind::kSplit &&
+                         o[first + 1].kind == TextOp::Kind::kFlatten;
+  }
   if (sink == SinkKind::kCollect && st.ends_in_list) {
     auto values = std::make_shared<arrow::StringBuilder>();
     st.list_values = values.get();
@@ -152,6 +167,30 @@ PipelineRunner::PipelineRunner(std::vector<TextOp> ops, SinkKind sink)
 PipelineRunner::~PipelineRunner() = default;
 
 void PipelineRunner::Add(std::string_view element) { state_->ProcessString(element, 0); }
+
+void PipelineRunner::FeedText(std::string_view text) {
+  State& st = *state_;
+  if (!st.words_fast_path) return FeedLines(text, this);
+  if (st.case_op == TextOp::Kind::kLower || st.case_op == TextOp::Kind::kUpper) {
+    // Case mapping never turns whitespace into non-whitespace or back, and Greek final
+    // sigma looks no further than a line ending, so mapping the whole text first is exact.
+    st.case_buffer.clear();
+    if (st.case_op == TextOp::Kind::kLower) {
+      AppendLower(text, &st.case_buffer);
+    } else {
+      AppendUpper(text, &st.case_buffer);
+    }
+    text = st.case_buffer;
+  }
+  if (st.sink == SinkKind::kCount) {
+    int64_t n = 0;
+    ForEachToken(text, [&n](std::string_view) { ++n; });
+    st.count += n;
+  } else {
+    CountsTable& table = *st.table;
+    ForEachToken(text, [&table](std::string_view token) { table.Add(token); });
+  }
+}
 
 void PipelineRunner::State::SinkString(std::string_view s) {
   switch (sink) {

@@ -58,6 +58,10 @@ class PipelineRunner {
   ~PipelineRunner();
   /// Feeds one string element (a line, with its "\n" if it had one).
   void Add(std::string_view element);
+  /// Feeds decoded text: its lines (as FeedLines does), or, when the steps only split
+  /// into words and the sink counts them, the words of the whole text in one tight loop
+  /// (every line ending is whitespace, so the words are the same).
+  void FeedText(std::string_view text);
   /// The sink's value, or the first error met while building it.
   Result<ValuePtr> Finish();
 
