@@ -9,8 +9,17 @@ namespace cairn::text {
 CountsTable::CountsTable() : slots_(1024, 0), mask_(1023) {}
 
 void CountsTable::Insert(std::string_view key, uint64_t hash, uint64_t slot, int64_t count) {
-  entries_.push_back(Entry{hash, arena_.size(), static_cast<uint32_t>(key.size()), count});
-  arena_.append(key);
+  Entry e{};
+  e.hash = hash;
+  e.count = count;
+  e.length = static_cast<uint32_t>(key.size());
+  if (e.length <= kInline) {
+    std::memcpy(e.key.bytes, key.data(), key.size());
+  } else {
+    e.key.offset = arena_.size();
+    arena_.append(key);
+  }
+  entries_.push_back(e);
   slots_[slot] = ((hash >> 32) << 32) | static_cast<uint64_t>(entries_.size());
   if (entries_.size() * 2 > slots_.size()) Grow();
 }

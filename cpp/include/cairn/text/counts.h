@@ -29,8 +29,7 @@ class CountsTable {
       if (slot == 0) break;
       if ((slot & 0xFFFFFFFF00000000ull) == tag) {
         Entry& e = entries_[(slot & 0xFFFFFFFFu) - 1];
-        if (e.length == key.size() &&
-            std::memcmp(arena_.data() + e.offset, key.data(), key.size()) == 0) {
+        if (e.length == key.size() && std::memcmp(KeyData(e), key.data(), key.size()) == 0) {
           e.count += count;
           return;
         }
@@ -43,9 +42,7 @@ class CountsTable {
   void Merge(const CountsTable& other);
 
   size_t size() const { return entries_.size(); }
-  std::string_view key(size_t i) const {
-    return {arena_.data() + entries_[i].offset, entries_[i].length};
-  }
+  std::string_view key(size_t i) const { return {KeyData(entries_[i]), entries_[i].length}; }
   int64_t count(size_t i) const { return entries_[i].count; }
   int64_t total() const;
 
@@ -55,12 +52,21 @@ class CountsTable {
   std::vector<size_t> LargestFirst(int64_t k) const;
 
  private:
+  // Keys up to kInline bytes live in the entry itself (one cache line with the count);
+  // longer ones in the arena.
+  static constexpr uint32_t kInline = 16;
   struct Entry {
     uint64_t hash;
-    uint64_t offset;
-    uint32_t length;
     int64_t count;
+    uint32_t length;
+    union {
+      char bytes[kInline];
+      uint64_t offset;
+    } key;
   };
+  const char* KeyData(const Entry& e) const {
+    return e.length <= kInline ? e.key.bytes : arena_.data() + e.key.offset;
+  }
   void Grow();
   void Insert(std::string_view key, uint64_t hash, uint64_t slot, int64_t count);
   static uint64_t Hash(std::string_view key) {
