@@ -70,16 +70,33 @@ def _version(module: str) -> str:
     return str(getattr(mod, "__version__", "unknown"))
 
 
+def _installed_at(module: str) -> str:
+    """When an installed package's files were last written (UTC), to tell builds apart."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return "unknown"
+    if spec is None or spec.origin is None:
+        return "unknown"
+    mtime = Path(spec.origin).stat().st_mtime
+    return _dt.datetime.fromtimestamp(mtime, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def machine_info() -> dict[str, str]:
     """Describe the machine and software the benchmarks ran on.
 
     Returns
     -------
     dict
-        CPU model, logical cores, RAM, OS, Python and the versions of cairn, dask and
-        pyarrow (as strings, ready to print).
+        CPU model, logical cores, RAM, OS, Python, the versions of cairn (and when it was
+        installed), dask and pyarrow, and the 1/5/15-minute load average (other work on
+        the machine skews timings), as strings ready to print.
     """
     ram = _ram_gb()
+    try:
+        load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:
+        load = "unknown"
     return {
         "cpu": _cpu_model(),
         "cores": str(os.cpu_count()),
@@ -87,9 +104,57 @@ def machine_info() -> dict[str, str]:
         "os": f"{platform.system()} {platform.release()}",
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "cairn": _version("cairn"),
+        "cairn_installed": _installed_at("cairn"),
         "dask": _version("dask"),
         "pyarrow": _version("pyarrow"),
+        "load": load,
     }
+
+
+# --------------------------------------------------------------------------- other load
+
+
+@dataclass
+class CpuSnapshot:
+    """Wall clock, whole-machine busy CPU time and this process's own CPU time (seconds)."""
+
+    wall_s: float
+    machine_busy_s: float | None
+    own_cpu_s: float
+
+
+def cpu_snapshot() -> CpuSnapshot:
+    """Take a :class:`CpuSnapshot` (machine busy time from ``/proc/stat``; None elsewhere).
+
+    Own CPU time includes reaped child processes, so benchmark subprocesses count as own.
+    """
+    busy: float | None = None
+    try:
+        with open("/proc/stat", encoding="utf-8") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal ...: busy = all but idle, iowait, steal
+        busy = (sum(fields[:3]) + sum(fields[5:7])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        pass
+    t = os.times()
+    own = t.user + t.system + t.children_user + t.children_system
+    return CpuSnapshot(time.perf_counter(), busy, own)
+
+
+def other_load_note(start: CpuSnapshot, end: CpuSnapshot | None = None) -> str:
+    """A sentence saying how much CPU other processes used between two snapshots.
+
+    Work by other processes on a 2-core machine distorts the timings; this makes it visible.
+    """
+    end = end or cpu_snapshot()
+    if start.machine_busy_s is None or end.machine_busy_s is None:
+        return "CPU use by other processes during the run: unknown (no /proc/stat)"
+    wall = max(end.wall_s - start.wall_s, 1e-9)
+    others = (end.machine_busy_s - start.machine_busy_s) - (end.own_cpu_s - start.own_cpu_s)
+    cores = max(others, 0.0) / wall
+    flag = " (the machine was NOT quiet: timings are suspect)" if cores > 0.2 else ""
+    return (f"CPU use by other processes during the run: {cores:.2f} of "
+            f"{os.cpu_count()} cores on average over {wall:.0f} s{flag}")
 
 
 # --------------------------------------------------------------------------- timing
@@ -393,8 +458,9 @@ def markdown_table(rows: Sequence[Row], columns: Sequence[str] = ()) -> str:
     return "\n".join(lines)
 
 
-def machine_header(info: dict[str, str] | None = None) -> str:
-    """Markdown lines describing the machine and the date."""
+def machine_header(info: dict[str, str] | None = None,
+                   load_when: str = "when the report was written") -> str:
+    """Markdown lines describing the machine, the date and the current load average."""
     info = info or machine_info()
     now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     return "\n".join(
@@ -402,7 +468,9 @@ def machine_header(info: dict[str, str] | None = None) -> str:
             f"- date: {now}",
             f"- cpu: {info['cpu']} ({info['cores']} logical cores), RAM {info['ram']}",
             f"- os: {info['os']}; {info['python']}",
-            f"- cairn {info['cairn']}, dask {info['dask']}, pyarrow {info['pyarrow']}",
+            f"- cairn {info['cairn']} (installed {info['cairn_installed']}), dask {info['dask']}, "
+            f"pyarrow {info['pyarrow']}",
+            f"- load average {load_when} (1/5/15 min): {info['load']}",
         ]
     )
 

@@ -22,7 +22,8 @@ import os
 import time
 from typing import Any
 
-from harness import Row, fmt_count, fmt_float, run_isolated, write_report
+from harness import (Row, cpu_snapshot, fmt_count, fmt_float, other_load_note, run_isolated,
+                     write_report)
 
 FULL_TASKS = 1_000_000
 QUICK_TASKS = 100_000
@@ -172,11 +173,12 @@ def main(argv: list[str] | None = None) -> None:
     cores = os.cpu_count() or 1
     workers_list = sorted({1, 2, cores})
 
+    start = cpu_snapshot()
     print("native tasks", flush=True)
     rows, notes = native_rows(n, workers_list, args.repeat)
     print("python tasks", flush=True)
     prows, pnotes = python_rows(n, cores)
-    write_report("native_tasks", rows + prows, notes + pnotes,
+    write_report("native_tasks", rows + prows, notes + pnotes + [other_load_note(start)],
                  title="Native task throughput and memory (cairn only)",
                  columns=["build (s)", "plan (s)", "tasks/s (run)", "tasks/s (build+plan+run)",
                           "first call in fresh process: run (s)", "peak RSS (MB)",

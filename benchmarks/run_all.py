@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from harness import BENCH_DIR, RESULTS_DIR, machine_header
+from harness import BENCH_DIR, RESULTS_DIR, cpu_snapshot, machine_header, other_load_note
 
-BENCHMARKS = ["scheduler_overhead", "native_tasks"]
+BENCHMARKS = ["scheduler_overhead", "native_tasks", "wordcount"]
 
 
 def run_benchmark(name: str, quick: bool) -> tuple[int, float]:
@@ -28,7 +28,7 @@ def run_benchmark(name: str, quick: bool) -> tuple[int, float]:
     return code, time.perf_counter() - t0
 
 
-HEADER_PREFIXES = ("- date:", "- cpu:", "- os:", "- cairn ")
+HEADER_PREFIXES = ("- date:", "- cpu:", "- os:", "- cairn ", "- load average")
 
 
 def strip_header(report: str) -> str:
@@ -41,10 +41,18 @@ def strip_header(report: str) -> str:
     return "\n".join(out)
 
 
-def write_summary(outcomes: dict[str, tuple[int, float]], quick: bool) -> Path:
-    """Concatenate the benchmarks' reports into SUMMARY.md and return its path."""
-    parts = ["# cairn benchmarks: summary", "", machine_header(), ""]
+def write_summary(outcomes: dict[str, tuple[int, float]], quick: bool, header: str,
+                  load_note: str = "") -> Path:
+    """Concatenate the benchmarks' reports into SUMMARY.md and return its path.
+
+    ``header`` is the machine description taken before the benchmarks ran (so its load
+    average shows whether something else was using the CPUs); ``load_note`` says how much
+    CPU other processes used during the whole run.
+    """
+    parts = ["# cairn benchmarks: summary", "", header, ""]
     parts.append(f"- mode: {'quick (small sizes)' if quick else 'full size'}")
+    if load_note:
+        parts.append(f"- {load_note}")
     for name, (code, wall) in outcomes.items():
         state = "ok" if code == 0 else f"FAILED (exit code {code})"
         parts.append(f"- {name}: {state}, {wall:.0f} s")
@@ -63,11 +71,13 @@ def write_summary(outcomes: dict[str, tuple[int, float]], quick: bool) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Run all benchmarks; exit non-zero if any failed."""
+    header = machine_header(load_when="before the run")
+    start = cpu_snapshot()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
     args = parser.parse_args(argv)
     outcomes = {name: run_benchmark(name, args.quick) for name in BENCHMARKS}
-    path = write_summary(outcomes, args.quick)
+    path = write_summary(outcomes, args.quick, header, other_load_note(start))
     print(f"\nwrote {path}")
     return max(code != 0 for code, _ in outcomes.values())
 

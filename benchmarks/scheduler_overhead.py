@@ -32,7 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from subprocess import TimeoutExpired
 from typing import Any, Callable, Hashable
 
-from harness import ChildFailed, Row, fmt_float, measure, run_isolated, write_report
+from harness import (ChildFailed, Row, cpu_snapshot, fmt_float, measure, other_load_note,
+                     run_isolated, write_report)
 
 FULL_SIZES = {"wide": 100_000, "chain": 10_000}
 QUICK_SIZES = {"wide": 10_000, "chain": 1_000}
@@ -366,6 +367,7 @@ def main(argv: list[str] | None = None) -> None:
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     wide, chain = sizes["wide"], sizes["chain"]
 
+    start = cpu_snapshot()
     rows: list[Row] = []
     print("(a) executor only, same dict graph", flush=True)
     rows += measure_executors("wide", wide, args.repeat, args.budget)
@@ -392,6 +394,7 @@ def main(argv: list[str] | None = None) -> None:
         "ThreadPoolExecutor rows: the pool is created once per process and reused; "
         "ratio is vs cairn.delayed end to end.",
         "Every result was checked against the exact answer (n(n+1)/2 for wide, M for chain).",
+        other_load_note(start),
     ]
     write_report("scheduler_overhead", rows, notes, title="Scheduler overhead: cairn vs dask")
 
