@@ -13,11 +13,11 @@ and reused):
 
 1. **zipf**: ``cairn.datasets.zipf_corpus`` - 1 GiB in 8 files (50,000-word Zipf vocabulary,
    ASCII plus a few capitalised and ``é`` words);
-2. **kjv**: real English prose, the King James Bible as printed by Debian's ``bible-kjv``
+2. **real**: English prose, the King James Bible as printed by Debian's ``bible-kjv``
    package (``bible -f gen1:1-rev22:21``, one verse a line, the verse references stripped;
-   3.9 MiB, 31,102 lines), written 8 times into each of 8 files (253 MiB). Without the ``bible`` program
-   (``apt-get install bible-kjv``) the text of Python's own documentation topics
-   (``pydoc_data.topics``) is used instead, and the report says so.
+   3.9 MiB, 31,102 lines), written 8 times into each of 8 files (253 MiB). Without the
+   ``bible`` program (``apt-get install bible-kjv``) the text of Python's own documentation
+   topics (``pydoc_data.topics``) is used instead, and the report says so.
 
 Tools (each in a fresh subprocess, so every tool starts from the same state and reports its
 own peak RSS; 2 workers wherever there is a choice):
@@ -566,7 +566,7 @@ class Plan:
     """Which files each tool reads, how often, and how long it may take."""
 
     # Files of the corpus a workload reads (first N; default all). Bigrams of the Zipf corpus
-    # have ~30 million distinct keys in 1 GiB; the Python tools need minutes and many GB
+    # have 24 million distinct keys in 1 GiB; the Python tools need minutes and many GB
     # for that, so every tool counts them on the first 2 files (cairn native also on all).
     WORKLOAD_FILES = {("zipf", "bigrams"): 2}
     # Tools that read only the first N of the workload's files (their MiB/s is scaled).
