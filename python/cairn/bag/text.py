@@ -97,34 +97,12 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
         textio.check_compression(c)
     from . import native
 
-    if native.can_read(encoding, errors, linedelimiter, include_path, codecs):
-        parts: list = []
-        if blocksize is None:
-            per = files_per_partition or 1
-            for i in range(0, len(paths), per):
-                parts.append(tuple(native.segments(p, c) for p, c in
-                                   zip(paths[i:i + per], codecs[i:i + per])))
-        else:
-            for p, c in zip(paths, codecs):
-                if c is not None:
-                    raise ValueError(f"Cannot do chunked reads on compressed files ({p!r}); "
-                                     "set blocksize=None to read it whole")
-                size = os.path.getsize(p)
-                offs = textio.block_offsets(size, blocksize)
-                for off, nxt in zip(offs, offs[1:] + [size]):
-                    parts.append((native.segments(p, None, off, max(nxt - off, 1)),))
-        bag = native.make_bag(native.NativeText(tuple(parts), errors))
-        return bag if collection else bag.to_delayed()
-    opts = (encoding, errors, linedelimiter, include_path)
-    token = tokenize(paths, [os.path.getmtime(p) for p in paths], blocksize, codecs, opts,
-                     files_per_partition)
-    name = f"read-text-{token}"
-    tasks: list = []
+    # Partitions as lists of pieces (path, codec, offset, size); size -1: the whole file.
+    pieces: list = []
     if blocksize is None:
         per = files_per_partition or 1
         for i in range(0, len(paths), per):
-            group = [(p, c) for p, c in zip(paths[i:i + per], codecs[i:i + per])]
-            tasks.append((textio.read_files, group, *opts))
+            pieces.append([(p, c, 0, -1) for p, c in zip(paths[i:i + per], codecs[i:i + per])])
     else:
         for p, c in zip(paths, codecs):
             if c is not None:
@@ -133,7 +111,23 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
             size = os.path.getsize(p)
             offs = textio.block_offsets(size, blocksize)
             for off, nxt in zip(offs, offs[1:] + [size]):
-                tasks.append((textio.read_block, p, off, max(nxt - off, 1), *opts))
+                pieces.append([(p, None, off, max(nxt - off, 1))])
+    if native.can_read(encoding, errors, linedelimiter, include_path, codecs):
+        parts = tuple(tuple(native.segments(p, c, off, size) for p, c, off, size in part)
+                      for part in pieces)
+        bag = native.make_bag(native.NativeText(parts, errors))
+        return bag if collection else bag.to_delayed()
+    opts = (encoding, errors, linedelimiter, include_path)
+    token = tokenize(paths, [os.path.getmtime(p) for p in paths], blocksize, codecs, opts,
+                     files_per_partition)
+    name = f"read-text-{token}"
+    tasks: list = []
+    for part in pieces:
+        if blocksize is None:
+            tasks.append((textio.read_files, [(p, c) for p, c, _, _ in part], *opts))
+        else:
+            (p, _, off, size), = part
+            tasks.append((textio.read_block, p, off, size, *opts))
     dsk = {(name, i): t for i, t in enumerate(tasks)}
     bag = Bag(dsk, name, len(dsk))
     return bag if collection else bag.to_delayed()
