@@ -21,18 +21,6 @@ db = pytest.importorskip("dask.bag")
 pa = pytest.importorskip("pyarrow")
 
 
-@pytest.fixture(autouse=True)
-def dask_sync():
-    with dask.config.set(scheduler="sync"):
-        yield
-
-
-@pytest.fixture(params=[True, False], ids=["native", "python"])
-def native(request):
-    with cairn.config.set({"bag.native": request.param}):
-        yield request.param
-
-
 def write(path, data):
     with open(path, "wb") as f:
         f.write(data)

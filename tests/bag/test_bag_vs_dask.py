@@ -20,14 +20,6 @@ db = pytest.importorskip("dask.bag")
 
 
 # --- helpers -------------------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def dask_sync():
-    """Dask computes in this process (bag's default is a process pool), so that its warnings
-    are seen and the comparison is cheap."""
-    with dask.config.set(scheduler="sync"):
-        yield
-
-
 def dask_compute(x):
     return x.compute(scheduler="sync")
 
