@@ -24,41 +24,56 @@ namespace {
 
 bool IsSpace(unsigned char c) { return (c >= 9 && c <= 13) || (c >= 28 && c <= 32); }
 
-uint64_t Hash(const char* p, size_t n) {
-  uint64_t h = 1469598103934665603ull ^ (n * 0x9E3779B97F4A7C15ull);
-  while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = (h ^ w) * 0x100000001B3ull * 0x9E3779B9ull;
-    p += 8;
-    n -= 8;
+// Words of up to 16 bytes are kept in the slot as two zero-padded 8-byte words, so a lookup
+// compares two integers and never touches the corpus again (no memcmp, no pointer chase).
+struct Key {
+  uint64_t w0 = 0, w1 = 0;
+};
+
+Key LoadKey(const char* p, size_t n) {
+  Key k;
+  std::memcpy(&k.w0, p, std::min<size_t>(n, 8));
+  if (n > 8) std::memcpy(&k.w1, p + 8, std::min<size_t>(n - 8, 8));
+  return k;
+}
+
+uint64_t Mix(uint64_t h) {
+  h *= 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 29);
+}
+
+uint64_t Hash(const char* p, size_t n, const Key& k) {
+  uint64_t h = Mix(Mix(n ^ k.w0) ^ k.w1);
+  for (size_t i = 16; i < n; i += 8) {
+    uint64_t w = 0;
+    std::memcpy(&w, p + i, std::min<size_t>(n - i, 8));
+    h = Mix(h ^ w);
   }
-  uint64_t w = 0;
-  std::memcpy(&w, p, n);
-  h = (h ^ w) * 0x9E3779B97F4A7C15ull;
-  return h ^ (h >> 31);
+  return h ^ (h >> 32);
 }
 
 struct Table {
   struct Slot {
     uint64_t hash = 0;
-    const char* key = nullptr;
+    Key key;
+    const char* data = nullptr;  // the word in the mmap'd corpus
     uint32_t len = 0;
     int64_t count = 0;
   };
   std::vector<Slot> slots = std::vector<Slot>(1 << 16);
   size_t used = 0;
 
-  void Add(const char* key, uint32_t len, uint64_t h, int64_t count) {
+  void Add(const char* data, uint32_t len, const Key& key, uint64_t h, int64_t count) {
     size_t mask = slots.size() - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
       Slot& s = slots[i];
-      if (s.key == nullptr) {
-        s = Slot{h, key, len, count};
+      if (s.data == nullptr) {
+        s = Slot{h, key, data, len, count};
         if (++used * 2 > slots.size()) Grow();
         return;
       }
-      if (s.hash == h && s.len == len && std::memcmp(s.key, key, len) == 0) {
+      if (s.hash == h && s.len == len && s.key.w0 == key.w0 && s.key.w1 == key.w1 &&
+          (len <= 16 || std::memcmp(s.data + 16, data + 16, len - 16) == 0)) {
         s.count += count;
         return;
       }
@@ -69,7 +84,7 @@ struct Table {
     old.swap(slots);
     used = 0;
     for (const Slot& s : old) {
-      if (s.key != nullptr) Add(s.key, s.len, s.hash, s.count);
+      if (s.data != nullptr) Add(s.data, s.len, s.key, s.hash, s.count);
     }
   }
 };
@@ -82,7 +97,8 @@ void CountRange(const char* begin, const char* end, Table* table) {
     while (p < end && !IsSpace(static_cast<unsigned char>(*p))) ++p;
     if (p > start) {
       auto len = static_cast<uint32_t>(p - start);
-      table->Add(start, len, Hash(start, len), 1);
+      Key key = LoadKey(start, len);
+      table->Add(start, len, key, Hash(start, len, key), 1);
     }
   }
 }
@@ -135,18 +151,18 @@ int main(int argc, char** argv) {
   Table total;
   for (auto& t : tables) {
     for (const auto& s : t.slots) {
-      if (s.key != nullptr) total.Add(s.key, s.len, s.hash, s.count);
+      if (s.data != nullptr) total.Add(s.data, s.len, s.key, s.hash, s.count);
     }
   }
   std::vector<const Table::Slot*> all;
   for (const auto& s : total.slots) {
-    if (s.key != nullptr) all.push_back(&s);
+    if (s.data != nullptr) all.push_back(&s);
   }
   k = std::min<int>(k, static_cast<int>(all.size()));
   std::partial_sort(all.begin(), all.begin() + k, all.end(),
                     [](auto* a, auto* b) { return a->count > b->count; });
   for (int i = 0; i < k; ++i) {
-    std::printf("%.*s\t%lld\n", static_cast<int>(all[i]->len), all[i]->key,
+    std::printf("%.*s\t%lld\n", static_cast<int>(all[i]->len), all[i]->data,
                 static_cast<long long>(all[i]->count));
   }
   return 0;

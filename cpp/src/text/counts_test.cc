@@ -67,5 +67,32 @@ TEST(CountsTable, EmptyKeyAndBinaryKeys) {
   EXPECT_EQ(t.count(0), 2);
 }
 
+// Short keys are compared as two zero-padded words: a key must never match another of a
+// different length or with one byte changed at any position, and trailing NULs count.
+TEST(CountsTable, KeysOfEveryLengthDifferingInOneByteStayDistinct) {
+  CountsTable t;
+  std::map<std::string, int64_t> expected;
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string base(n, 'a');
+    for (int repeat = 0; repeat < 2; ++repeat) {
+      t.Add(base);
+      ++expected[base];
+      for (size_t i = 0; i < n; ++i) {
+        std::string changed = base;
+        changed[i] = 'b';
+        t.Add(changed);
+        ++expected[changed];
+      }
+      std::string with_nul = base + std::string(1, '\0');
+      t.Add(with_nul);
+      ++expected[with_nul];
+    }
+  }
+  ASSERT_EQ(t.size(), expected.size());
+  for (size_t i = 0; i < t.size(); ++i) {
+    EXPECT_EQ(t.count(i), expected[std::string(t.key(i))]) << "key of length " << t.key(i).size();
+  }
+}
+
 }  // namespace
 }  // namespace cairn::text

@@ -21,7 +21,8 @@ class CountsTable {
 
   /// Adds `count` occurrences of `key`. Inline: it is the innermost loop of word counting.
   void Add(std::string_view key, int64_t count = 1) {
-    const uint64_t h = Hash(key);
+    if (key.size() <= kInline) return AddShort(key, count);
+    const uint64_t h = HashLong(key);
     const uint64_t tag = (h >> 32) << 32;
     uint64_t i = h & mask_;
     while (true) {
@@ -29,7 +30,8 @@ class CountsTable {
       if (slot == 0) break;
       if ((slot & 0xFFFFFFFF00000000ull) == tag) {
         Entry& e = entries_[(slot & 0xFFFFFFFFu) - 1];
-        if (e.length == key.size() && std::memcmp(KeyData(e), key.data(), key.size()) == 0) {
+        if (e.length == key.size() &&
+            std::memcmp(arena_.data() + e.key.offset, key.data(), key.size()) == 0) {
           e.count += count;
           return;
         }
@@ -60,7 +62,8 @@ class CountsTable {
     int64_t count;
     uint32_t length;
     union {
-      char bytes[kInline];
+      char bytes[kInline];  // zero-padded
+      uint64_t words[2];
       uint64_t offset;
     } key;
   };
@@ -69,28 +72,77 @@ class CountsTable {
   }
   void Grow();
   void Insert(std::string_view key, uint64_t hash, uint64_t slot, int64_t count);
-  static uint64_t Hash(std::string_view key) {
-    // 64-bit multiply-mix over 8-byte words: fast for short words, good enough spread.
+  // A key of at most kInline bytes as two little-endian words, zero-padded: the form it is
+  // stored in, so lookups compare two words instead of calling memcmp. Reads only key bytes.
+  static void LoadShort(std::string_view key, uint64_t* w0, uint64_t* w1) {
+    const auto* p = reinterpret_cast<const uint8_t*>(key.data());
+    const size_t n = key.size();
+    uint64_t lo = 0, hi = 0;
+    if (n >= 8) {
+      std::memcpy(&lo, p, 8);
+      if (n > 8) {
+        std::memcpy(&hi, p + n - 8, 8);
+        hi >>= 8 * (16 - n);
+      }
+    } else if (n >= 4) {
+      uint32_t a, b;
+      std::memcpy(&a, p, 4);
+      std::memcpy(&b, p + n - 4, 4);
+      lo = a | (uint64_t{b} << (8 * (n - 4)));
+    } else if (n > 0) {
+      lo = p[0] | (uint64_t{p[n / 2]} << (8 * (n / 2))) | (uint64_t{p[n - 1]} << (8 * (n - 1)));
+    }
+    *w0 = lo;
+    *w1 = hi;
+  }
+  static uint64_t Mix(uint64_t h) {
     constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
-    uint64_t h = key.size() * kMul;
+    h *= kMul;
+    return h ^ (h >> 29);
+  }
+  static uint64_t HashShort(size_t n, uint64_t w0, uint64_t w1) {
+    uint64_t h = Mix(n ^ w0);
+    h = Mix(h ^ w1);
+    h ^= h >> 32;
+    return h * 0x9E3779B97F4A7C15ull;
+  }
+  static uint64_t HashLong(std::string_view key) {
+    // 64-bit multiply-mix over 8-byte words: fast for short words, good enough spread.
+    uint64_t h = Mix(key.size());
     const char* p = key.data();
     size_t n = key.size();
-    while (n >= 8) {
+    for (; n >= 8; p += 8, n -= 8) {
       uint64_t w;
       std::memcpy(&w, p, 8);
-      h = (h ^ w) * kMul;
-      h ^= h >> 29;
-      p += 8;
-      n -= 8;
+      h = Mix(h ^ w);
     }
     if (n > 0) {
       uint64_t w = 0;
       std::memcpy(&w, p, n);
-      h = (h ^ w) * kMul;
-      h ^= h >> 29;
+      h = Mix(h ^ w);
     }
     h ^= h >> 32;
-    return h * kMul;
+    return h * 0x9E3779B97F4A7C15ull;
+  }
+  void AddShort(std::string_view key, int64_t count) {
+    uint64_t w0, w1;
+    LoadShort(key, &w0, &w1);
+    const uint64_t h = HashShort(key.size(), w0, w1);
+    const uint64_t tag = (h >> 32) << 32;
+    uint64_t i = h & mask_;
+    while (true) {
+      const uint64_t slot = slots_[i];
+      if (slot == 0) break;
+      if ((slot & 0xFFFFFFFF00000000ull) == tag) {
+        Entry& e = entries_[(slot & 0xFFFFFFFFu) - 1];
+        if (e.length == key.size() && e.key.words[0] == w0 && e.key.words[1] == w1) {
+          e.count += count;
+          return;
+        }
+      }
+      i = (i + 1) & mask_;
+    }
+    Insert(key, h, i, count);
   }
 
   std::vector<Entry> entries_;
