@@ -10,6 +10,8 @@
 
 namespace nb = nanobind;
 
+void BindStore(nb::module_& parent);  // store_module.cc
+
 namespace {
 
 nb::object Steal(PyObject* result) {
@@ -53,6 +55,7 @@ cairn::text::SinkKind ToSink(const std::string& name) {
 
 NB_MODULE(_core, m) {
   m.doc() = "cairn's C++ engine (internal; use the cairn package).";
+  BindStore(m);
 
   m.def(
       "execute",

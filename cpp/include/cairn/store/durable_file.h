@@ -1,0 +1,50 @@
+// Crash-safe local file writes: temp file in the same folder + fsync + rename + fsync of
+// the folder. Used for everything the store writes locally (packs, indexes, pointers).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "cairn/common/status.h"
+
+namespace cairn::store {
+
+/// A file being written under a temporary name. Commit() makes it appear under its final
+/// name complete or not at all; destroying it uncommitted removes the temporary file.
+/// Errors name the path; a full disk says so (and leaves nothing behind). Not thread-safe.
+class TempFile {
+ public:
+  /// Creates a new, uniquely named temporary file in `dir` (which must exist).
+  static Result<TempFile> Create(const std::string& dir);
+  TempFile(TempFile&& other) noexcept;
+  TempFile& operator=(TempFile&&) = delete;
+  ~TempFile();
+
+  Status Write(const void* data, size_t size);
+  /// fsyncs the data, renames it to `final_path` (replacing what is there) and fsyncs the
+  /// folder of `final_path`. With sync=false only renames (work-tree files, which can be
+  /// written again from the cache, skip the cost of fsync).
+  Status Commit(const std::string& final_path, bool sync = true);
+  const std::string& path() const { return path_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  TempFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_ = -1;
+  std::string path_;
+  uint64_t size_ = 0;
+};
+
+/// Writes `data` to `path` atomically (a temp file next to it, then rename).
+Status WriteFileAtomically(const std::string& path, std::string_view data);
+
+/// fsyncs a folder so a rename or unlink in it survives a crash.
+Status SyncDirectory(const std::string& dir);
+
+/// Creates `dir` and its parents if missing.
+Status MakeDirectories(const std::string& dir);
+
+/// An IOError for a failed system call on `path`, saying "disk full" plainly for ENOSPC.
+Status ErrnoError(const std::string& what, const std::string& path, int err);
+
+}  // namespace cairn::store

@@ -1,0 +1,165 @@
+#include "cairn/store/object_store.h"
+
+#include <algorithm>
+
+#include "cairn/io/file_io.h"
+
+namespace cairn::store {
+
+Result<std::shared_ptr<ObjectStore>> ObjectStore::Open(std::shared_ptr<arrow::fs::FileSystem> fs,
+                                                       std::string dir) {
+  std::shared_ptr<ObjectStore> store(new ObjectStore(std::move(fs), std::move(dir)));
+  CAIRN_RETURN_NOT_OK(store->Refresh());
+  return store;
+}
+
+Status ObjectStore::Refresh() {
+  arrow::fs::FileSelector selector;
+  selector.base_dir = dir_;
+  selector.allow_not_found = true;
+  auto listed = fs_->GetFileInfo(selector);
+  if (!listed.ok()) {
+    return Status::IOError("cannot list the store folder '", dir_,
+                           "': ", listed.status().message());
+  }
+  std::vector<std::string> fresh;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& info : *listed) {
+      const std::string base = info.base_name();
+      if (base.size() != 5 + 64 + 4 || base.rfind("pack-", 0) != 0 ||
+          base.substr(base.size() - 4) != ".idx") {
+        continue;
+      }
+      std::string name = base.substr(0, base.size() - 4);
+      if (!number_of_.count(name)) fresh.push_back(name);
+    }
+  }
+  std::sort(fresh.begin(), fresh.end());
+  for (const auto& name : fresh) {
+    std::string where = dir_ + "/" + name + ".idx";
+    auto data = io::ReadFile(*fs_, where, arrow::Compression::UNCOMPRESSED);
+    Result<std::vector<IndexRecord>> records =
+        data.ok() ? ParseIndex(std::string_view(reinterpret_cast<const char*>((*data)->data()),
+                                                static_cast<size_t>((*data)->size())),
+                               where)
+                  : Result<std::vector<IndexRecord>>(data.status());
+    std::unique_lock lock(mutex_);
+    if (number_of_.count(name)) continue;
+    if (!records.ok()) {
+      if (std::find(damaged_.begin(), damaged_.end(), where) == damaged_.end()) {
+        damaged_.push_back(where);
+      }
+      continue;
+    }
+    AddPackLocked(name, std::move(*records));
+  }
+  return Status::OK();
+}
+
+void ObjectStore::AddPack(const std::string& name, std::vector<IndexRecord> records) {
+  std::unique_lock lock(mutex_);
+  if (!number_of_.count(name)) AddPackLocked(name, std::move(records));
+}
+
+void ObjectStore::AddPackLocked(const std::string& name, std::vector<IndexRecord> records) {
+  auto number = static_cast<uint32_t>(names_.size());
+  names_.push_back(name);
+  number_of_[name] = number;
+  for (const auto& r : records) locations_.emplace(r.id, Location{number, r});
+  records_.push_back(std::move(records));
+}
+
+bool ObjectStore::Contains(const Digest& id) const {
+  std::shared_lock lock(mutex_);
+  return locations_.count(id) > 0;
+}
+
+std::vector<Location> ObjectStore::Find(const Digest& id) const {
+  std::shared_lock lock(mutex_);
+  std::vector<Location> out;
+  auto [begin, end] = locations_.equal_range(id);
+  for (auto it = begin; it != end; ++it) out.push_back(it->second);
+  return out;
+}
+
+std::string ObjectStore::PackPath(uint32_t pack) const {
+  std::shared_lock lock(mutex_);
+  return dir_ + "/" + names_.at(pack) + ".pack";
+}
+
+Result<std::shared_ptr<arrow::io::RandomAccessFile>> ObjectStore::OpenPack(uint32_t pack) const {
+  std::lock_guard lock(files_mutex_);
+  auto it = files_.find(pack);
+  if (it != files_.end()) return it->second;
+  std::string path = PackPath(pack);
+  auto file = fs_->OpenInputFile(path);
+  if (!file.ok()) return io::OpenError(*fs_, path, file.status());
+  files_[pack] = *file;
+  return *file;
+}
+
+Result<std::shared_ptr<arrow::Buffer>> ObjectStore::ReadStored(const Location& where) const {
+  CAIRN_ASSIGN_OR_RAISE(auto file, OpenPack(where.pack));
+  const IndexRecord& r = where.record;
+  auto header = file->ReadAt(static_cast<int64_t>(r.offset),
+                             static_cast<int64_t>(kEntryHeaderSize + r.stored_size));
+  std::string path = PackPath(where.pack);
+  if (!header.ok()) {
+    return Status::IOError("cannot read '", path, "': ", header.status().message());
+  }
+  auto& buf = *header;
+  if (buf->size() != static_cast<int64_t>(kEntryHeaderSize + r.stored_size)) {
+    return Status::Invalid(path, ": truncated (entry at byte ", r.offset, " is cut short)");
+  }
+  CAIRN_ASSIGN_OR_RAISE(auto parsed, DecodeEntryHeader(buf->data(), r.offset, path));
+  if (parsed.id != r.id || parsed.type != r.type || parsed.codec != r.codec ||
+      parsed.stored_size != r.stored_size || parsed.raw_size != r.raw_size) {
+    return Status::Invalid(path, ": entry at byte ", r.offset,
+                           " does not match its index (corrupt)");
+  }
+  return arrow::SliceBuffer(buf, kEntryHeaderSize);
+}
+
+Result<std::shared_ptr<arrow::Buffer>> ObjectStore::ReadCopy(const Location& where) const {
+  CAIRN_ASSIGN_OR_RAISE(auto stored, ReadStored(where));
+  std::string path = PackPath(where.pack);
+  CAIRN_ASSIGN_OR_RAISE(auto payload, DecodePayload(where.record, stored->data(), path));
+  CAIRN_RETURN_NOT_OK(VerifyPayload(where.record, *payload, path));
+  return payload;
+}
+
+Result<std::shared_ptr<arrow::Buffer>> ObjectStore::Read(const Digest& id) const {
+  auto copies = Find(id);
+  if (copies.empty()) {
+    return Status::KeyError("object ", id.ToHex(), " is not in '", dir_,
+                            "' (run `cairn fetch` to get it from the remote)");
+  }
+  std::string problems;
+  for (const auto& copy : copies) {
+    auto payload = ReadCopy(copy);
+    if (payload.ok()) return payload;
+    problems += "\n  " + payload.status().message();
+  }
+  return Status::IOError(
+      "every copy of ", ObjectTypeName(copies[0].record.type), " ", id.ToHex(), " in '", dir_,
+      "' is damaged:", problems,
+      "\n(run `cairn pull` to repair it from the remote, `cairn fsck` to see all damage)");
+}
+
+std::vector<std::string> ObjectStore::pack_names() const {
+  std::shared_lock lock(mutex_);
+  return names_;
+}
+
+std::vector<std::vector<IndexRecord>> ObjectStore::pack_records() const {
+  std::shared_lock lock(mutex_);
+  return records_;
+}
+
+std::vector<std::string> ObjectStore::damaged_indexes() const {
+  std::shared_lock lock(mutex_);
+  return damaged_;
+}
+
+}  // namespace cairn::store

@@ -1,0 +1,174 @@
+// The store end to end through its C++ API: add, read back, dedupe, corruption, transfer, gc.
+#include <arrow/filesystem/localfs.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "cairn/store/adder.h"
+#include "cairn/store/chunker.h"
+#include "cairn/store/materializer.h"
+#include "cairn/store/transfer.h"
+
+namespace cairn::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("cairn-store-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "tmp");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::shared_ptr<ObjectStore> Open(const std::string& name) {
+    return ObjectStore::Open(std::make_shared<arrow::fs::LocalFileSystem>(),
+                             (root_ / name).string())
+        .ValueOrDie();
+  }
+  std::string Write(const std::string& name, const std::string& data) {
+    fs::create_directories((root_ / name).parent_path());
+    std::ofstream((root_ / name).string(), std::ios::binary) << data;
+    return (root_ / name).string();
+  }
+  static std::string Read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  static std::string Text(size_t lines, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::string s;
+    for (size_t i = 0; i < lines; ++i)
+      s += "line " + std::to_string(rng() % 1000003) + " of text\n";
+    return s;
+  }
+  Pointer Add(const std::shared_ptr<ObjectStore>& cache, const std::string& path,
+              AddStats* stats = nullptr) {
+    auto adder = Adder::Make(cache, (root_ / "tmp").string(), {}).ValueOrDie();
+    auto p = fs::is_directory(path) ? adder->AddDirectory(path) : adder->AddFile(path);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_TRUE(adder->Commit().ok());
+    if (stats) *stats = adder->stats();
+    return *p;
+  }
+  fs::path root_;
+};
+
+TEST_F(StoreTest, AddedFileReadsBackAndOidIsSha256OfContent) {
+  auto cache = Open("cache");
+  std::string data = Text(400000, 1);  // ~8 MiB: several chunks and a recipe
+  data += std::string(20 << 20, 'z');  // and a large, compressible run past one block
+  std::string path = Write("work/a.txt", data);
+  Pointer p = Add(cache, path);
+  EXPECT_EQ(p.oid, Sha256::Of(data));
+  EXPECT_EQ(p.size, data.size());
+  auto reopened = Open("cache");
+  auto mat = Materializer::Make(reopened).ValueOrDie();
+  ASSERT_TRUE(mat->WriteFile(p.oid, p.size, false, (root_ / "out/a.txt").string()).ok());
+  EXPECT_EQ(Read((root_ / "out/a.txt").string()), data);
+}
+
+TEST_F(StoreTest, EditedVersionStoresOnlyNewChunks) {
+  auto cache = Open("cache");
+  std::string v1 = Text(300000, 2);
+  AddStats s1, s2;
+  Add(cache, Write("w/v1.txt", v1), &s1);
+  std::string v2 = v1;
+  v2.insert(v2.size() / 2, "a few inserted lines\nin the middle\n");
+  Add(cache, Write("w/v2.txt", v2), &s2);
+  EXPECT_LT(s2.new_bytes, 3 * ChunkerLimits::kMax);
+  EXPECT_LT(s1.stored_bytes, v1.size() / 2);  // zstd on text
+}
+
+TEST_F(StoreTest, SmallAndEmptyFilesAndDirectories) {
+  auto cache = Open("cache");
+  Write("d/empty", "");
+  Write("d/small.txt", "hello\n");
+  Write("d/sub/big.txt", Text(100000, 3));
+  Pointer p = Add(cache, (root_ / "d").string());
+  EXPECT_EQ(p.kind, Pointer::Kind::kDir);
+  EXPECT_EQ(p.files, 3u);
+  auto mat = Materializer::Make(cache).ValueOrDie();
+  auto written = mat->WriteDirectory(p.oid, (root_ / "out").string());
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(*written, 3u);
+  EXPECT_EQ(Read((root_ / "out/sub/big.txt").string()), Read((root_ / "d/sub/big.txt").string()));
+  EXPECT_EQ(Read((root_ / "out/empty").string()), "");
+  EXPECT_EQ(*mat->WriteDirectory(p.oid, (root_ / "out").string()), 0u);  // already there
+}
+
+TEST_F(StoreTest, SymlinkInADirectoryIsRefused) {
+  auto cache = Open("cache");
+  Write("d/a.txt", "a");
+  fs::create_symlink("/etc/passwd", root_ / "d/link");
+  auto adder = Adder::Make(cache, (root_ / "tmp").string(), {}).ValueOrDie();
+  auto p = adder->AddDirectory((root_ / "d").string());
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("link"), std::string::npos);
+}
+
+TEST_F(StoreTest, FlippedByteIsFoundRefusedAndRepairedFromACopy) {
+  auto cache = Open("cache");
+  std::string data = Text(200000, 4);
+  Pointer p = Add(cache, Write("w/a.txt", data));
+  auto remote = Open("remote");
+  auto closure = CollectClosure({cache.get()}, {p}).ValueOrDie();
+  ASSERT_TRUE(closure.missing.empty());
+  auto pushed = CopyObjects(*cache, *remote, closure.ids, {}, (root_ / "tmp").string(), nullptr);
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  EXPECT_EQ(pushed->objects, closure.ids.size());
+
+  std::string pack = cache->PackPath(0);
+  std::string bytes = Read(pack);
+  bytes[bytes.size() / 2] ^= 0x40;
+  fs::permissions(pack, fs::perms::owner_write, fs::perm_options::add);
+  std::ofstream(pack, std::ios::binary) << bytes;
+
+  auto damage = Verify(*Open("cache"), nullptr).ValueOrDie();
+  ASSERT_FALSE(damage.empty());
+  EXPECT_EQ(damage[0].file, pack);
+  auto damaged_cache = Open("cache");
+  auto mat = Materializer::Make(damaged_cache).ValueOrDie();
+  std::string out = (root_ / "out/a.txt").string();
+  Status st = mat->WriteFile(p.oid, p.size, false, out);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("corrupt"), std::string::npos) << st.message();
+  EXPECT_FALSE(fs::exists(out));
+
+  std::vector<Digest> bad;
+  for (const auto& d : damage) {
+    if (!d.object.empty()) bad.push_back(Digest::FromHex(d.object).ValueOrDie());
+  }
+  ASSERT_TRUE(
+      CopyObjects(*remote, *damaged_cache, {}, bad, (root_ / "tmp").string(), nullptr).ok());
+  ASSERT_TRUE(mat->WriteFile(p.oid, p.size, false, out).ok());
+  EXPECT_EQ(Read(out), data);
+}
+
+TEST_F(StoreTest, GcDropsWhatNoPointerNeeds) {
+  auto cache = Open("cache");
+  Pointer keep = Add(cache, Write("w/keep.txt", Text(100000, 5)));
+  Add(cache, Write("w/drop.txt", Text(100000, 6)));
+  auto dry = CollectGarbage(*cache, {keep}, (root_ / "tmp").string(), true).ValueOrDie();
+  EXPECT_GT(dry.objects_dropped, 0u);
+  EXPECT_EQ(Open("cache")->pack_names().size(), 2u);  // dry run changed nothing
+  auto done = CollectGarbage(*cache, {keep}, (root_ / "tmp").string(), false).ValueOrDie();
+  EXPECT_EQ(done.objects_dropped, dry.objects_dropped);
+  auto after = Open("cache");
+  EXPECT_EQ(after->pack_names().size(), 1u);
+  auto mat = Materializer::Make(after).ValueOrDie();
+  EXPECT_TRUE(mat->WriteFile(keep.oid, keep.size, false, (root_ / "o").string()).ok());
+  EXPECT_TRUE(Verify(*after, nullptr).ValueOrDie().empty());
+}
+
+}  // namespace
+}  // namespace cairn::store

@@ -1,0 +1,372 @@
+#include "cairn/store/transfer.h"
+
+#include <arrow/io/file.h>
+#include <arrow/util/future.h>
+#include <arrow/util/thread_pool.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <deque>
+#include <filesystem>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "cairn/io/file_io.h"
+
+namespace cairn::store {
+namespace {
+
+constexpr uint64_t kTransferPack = 64ull << 20;
+
+std::string_view AsView(const arrow::Buffer& b) {
+  return {reinterpret_cast<const char*>(b.data()), static_cast<size_t>(b.size())};
+}
+
+bool IsLocal(const arrow::fs::FileSystem& fs) { return fs.type_name() == "local"; }
+
+// Copies a finished local file to `dest_path` on `fs`: under a temporary name then moved
+// into place, so it appears complete or not at all.
+Status Upload(const std::string& local, arrow::fs::FileSystem& fs, const std::string& dest_path) {
+  auto in = arrow::io::ReadableFile::Open(local);
+  if (!in.ok()) return Status::IOError("cannot read '", local, "': ", in.status().message());
+  const bool direct = fs.type_name() == "s3";  // a PUT is atomic; S3 has no rename
+  std::string target = direct ? dest_path : dest_path + ".tmp-" + std::to_string(::getpid());
+  auto out = fs.OpenOutputStream(target);
+  if (!out.ok()) return Status::IOError("cannot write '", target, "': ", out.status().message());
+  while (true) {
+    auto piece = (*in)->Read(4 << 20);
+    if (!piece.ok())
+      return Status::IOError("cannot read '", local, "': ", piece.status().message());
+    if ((*piece)->size() == 0) break;
+    auto st = (*out)->Write(*piece);
+    if (!st.ok()) return Status::IOError("cannot write '", target, "': ", st.message());
+  }
+  auto st = (*out)->Close();
+  if (!st.ok()) return Status::IOError("cannot write '", target, "': ", st.message());
+  if (!direct) {
+    st = fs.Move(target, dest_path);
+    if (!st.ok()) return Status::IOError("cannot move '", target, "' into place: ", st.message());
+  }
+  return Status::OK();
+}
+
+// Makes a finished pack part of `dest`.
+Status Publish(std::unique_ptr<PackWriter> writer, ObjectStore& dest, const std::string& tmp_dir) {
+  if (IsLocal(dest.fs())) {
+    CAIRN_RETURN_NOT_OK(MakeDirectories(dest.dir()));
+    CAIRN_ASSIGN_OR_RAISE(auto name, writer->Finish(dest.dir()));
+    dest.AddPack(name, writer->records());
+    return Status::OK();
+  }
+  CAIRN_ASSIGN_OR_RAISE(auto name, writer->Finish(tmp_dir));
+  auto remove_local = [&] {
+    ::unlink((tmp_dir + "/" + name + ".pack").c_str());
+    ::unlink((tmp_dir + "/" + name + ".idx").c_str());
+  };
+  (void)dest.fs().CreateDir(dest.dir(), /*recursive=*/true);
+  Status st = Upload(tmp_dir + "/" + name + ".pack", dest.fs(), dest.dir() + "/" + name + ".pack");
+  if (st.ok())
+    st = Upload(tmp_dir + "/" + name + ".idx", dest.fs(), dest.dir() + "/" + name + ".idx");
+  remove_local();
+  CAIRN_RETURN_NOT_OK(st);
+  dest.AddPack(name, writer->records());
+  return Status::OK();
+}
+
+int IoThreads(int threads) { return threads > 0 ? threads : 8; }
+
+// Replaces pack `p` of a local store by a new pack holding only `kept` (none: just deletes
+// it). The new pack is durable before the old one goes; the old index goes first, since a
+// pack without an index is not part of the store.
+Status RewritePack(ObjectStore& store, uint32_t p, const std::vector<const IndexRecord*>& kept,
+                   const std::string& tmp_dir, bool verify) {
+  if (!kept.empty()) {
+    CAIRN_ASSIGN_OR_RAISE(auto writer, PackWriter::Create(tmp_dir));
+    for (const auto* r : kept) {
+      Location loc{p, *r};
+      // Never carry a damaged copy into the new pack.
+      if (verify) CAIRN_RETURN_NOT_OK(store.ReadCopy(loc).status());
+      CAIRN_ASSIGN_OR_RAISE(auto stored, store.ReadStored(loc));
+      CAIRN_RETURN_NOT_OK(writer->Append(r->type, r->id, r->raw_size, r->codec, stored->data(),
+                                         static_cast<size_t>(stored->size())));
+    }
+    CAIRN_ASSIGN_OR_RAISE(auto name, writer->Finish(store.dir()));
+    store.AddPack(name, writer->records());
+  }
+  std::string base = store.dir() + "/" + store.pack_names()[p];
+  if (::unlink((base + ".idx").c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError("cannot delete", base + ".idx", errno);
+  }
+  if (::unlink((base + ".pack").c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError("cannot delete", base + ".pack", errno);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Closure> CollectClosure(const std::vector<const ObjectStore*>& sources,
+                               const std::vector<Pointer>& roots) {
+  Closure out;
+  std::unordered_set<Digest, DigestHash> seen;
+  auto locate = [&](const Digest& id) -> std::pair<const ObjectStore*, std::vector<Location>> {
+    for (const auto* s : sources) {
+      auto found = s->Find(id);
+      if (!found.empty()) return {s, found};
+    }
+    return {nullptr, {}};
+  };
+  // Adds a file's objects; returns false if the file's top object is missing.
+  auto add_file = [&](const Digest& oid) -> Status {
+    if (!seen.insert(oid).second) return Status::OK();
+    auto [store, copies] = locate(oid);
+    if (store == nullptr) {
+      out.missing.push_back(oid);
+      return Status::OK();
+    }
+    out.ids.push_back(oid);
+    if (copies[0].record.type == ObjectType::kChunk) {
+      out.bytes += copies[0].record.raw_size;
+      return Status::OK();
+    }
+    CAIRN_ASSIGN_OR_RAISE(auto payload, store->Read(oid));
+    CAIRN_ASSIGN_OR_RAISE(auto recipe, DecodeRecipe(AsView(*payload), "recipe " + oid.ToHex()));
+    for (const auto& c : recipe.chunks) {
+      if (!seen.insert(c.id).second) continue;
+      out.bytes += c.size;
+      if (locate(c.id).first == nullptr) {
+        out.missing.push_back(c.id);
+      } else {
+        out.ids.push_back(c.id);
+      }
+    }
+    return Status::OK();
+  };
+  for (const auto& root : roots) {
+    if (root.kind == Pointer::Kind::kFile) {
+      CAIRN_RETURN_NOT_OK(add_file(root.oid));
+      continue;
+    }
+    if (!seen.insert(root.oid).second) continue;
+    auto [store, copies] = locate(root.oid);
+    if (store == nullptr) {
+      out.missing.push_back(root.oid);
+      continue;
+    }
+    out.ids.push_back(root.oid);
+    CAIRN_ASSIGN_OR_RAISE(auto payload, store->Read(root.oid));
+    CAIRN_ASSIGN_OR_RAISE(auto entries,
+                          DecodeManifest(AsView(*payload), "manifest " + root.oid.ToHex()));
+    for (const auto& e : entries) CAIRN_RETURN_NOT_OK(add_file(e.oid));
+  }
+  return out;
+}
+
+Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
+                                  const std::vector<Digest>& ids,
+                                  const std::vector<Digest>& replace, const std::string& tmp_dir,
+                                  const ProgressFn& progress, int threads) {
+  std::unordered_set<Digest, DigestHash> wanted_set;
+  std::vector<Digest> wanted;
+  std::unordered_set<Digest, DigestHash> replace_set(replace.begin(), replace.end());
+  for (const auto& id : ids) {
+    if ((replace_set.count(id) || !dest.Contains(id)) && wanted_set.insert(id).second)
+      wanted.push_back(id);
+  }
+  for (const auto& id : replace) {
+    if (wanted_set.insert(id).second) wanted.push_back(id);
+  }
+  TransferStats stats;
+  if (wanted.empty()) return stats;
+  CAIRN_RETURN_NOT_OK(MakeDirectories(tmp_dir));
+  CAIRN_ASSIGN_OR_RAISE(auto pool, arrow::internal::ThreadPool::Make(IoThreads(threads)));
+  struct Fetched {
+    IndexRecord record;
+    std::shared_ptr<arrow::Buffer> stored;
+  };
+  auto fetch = [&source](Digest id) -> Result<Fetched> {
+    auto copies = source.Find(id);
+    if (copies.empty()) {
+      return Status::KeyError("object ", id.ToHex(), " is not in '", source.dir(), "'");
+    }
+    std::string problems;
+    for (const auto& copy : copies) {
+      auto stored = source.ReadStored(copy);
+      Status st = stored.status();
+      if (st.ok()) {
+        auto where = source.dir() + "/" + source.pack_names()[copy.pack] + ".pack";
+        auto payload = DecodePayload(copy.record, (*stored)->data(), where);
+        st = payload.ok() ? VerifyPayload(copy.record, **payload, where) : payload.status();
+        if (st.ok()) return Fetched{copy.record, *stored};
+      }
+      problems += "\n  " + st.message();
+    }
+    return Status::IOError("no good copy of ", ObjectTypeName(copies[0].record.type), " ",
+                           id.ToHex(), " in '", source.dir(), "':", problems);
+  };
+  std::deque<arrow::Future<Fetched>> pending;
+  std::unique_ptr<PackWriter> writer;
+  size_t next = 0;
+  const size_t window = static_cast<size_t>(pool->GetCapacity()) * 4;
+  Status failure;
+  uint64_t done = 0;
+  while (next < wanted.size() || !pending.empty()) {
+    while (failure.ok() && next < wanted.size() && pending.size() < window) {
+      auto f = pool->Submit(fetch, wanted[next++]);
+      if (!f.ok()) {
+        failure = f.status();
+        break;
+      }
+      pending.push_back(*f);
+    }
+    if (pending.empty()) break;
+    auto future = std::move(pending.front());
+    pending.pop_front();
+    const auto& result = future.result();
+    if (!failure.ok()) continue;
+    if (!result.ok()) {
+      failure = result.status();
+      continue;
+    }
+    const Fetched& f = *result;
+    if (!writer) {
+      auto made = PackWriter::Create(tmp_dir);
+      if (!made.ok()) {
+        failure = made.status();
+        continue;
+      }
+      writer = std::move(*made);
+    }
+    failure = writer->Append(f.record.type, f.record.id, f.record.raw_size, f.record.codec,
+                             f.stored->data(), static_cast<size_t>(f.stored->size()));
+    if (!failure.ok()) continue;
+    ++stats.objects;
+    stats.bytes += static_cast<uint64_t>(f.stored->size());
+    done += static_cast<uint64_t>(f.stored->size());
+    if (writer->size() >= kTransferPack) {
+      failure = Publish(std::move(writer), dest, tmp_dir);
+      ++stats.packs;
+    }
+    if (failure.ok() && progress && !progress(done))
+      failure = Status::Cancelled("transfer cancelled");
+  }
+  if (failure.ok() && writer && writer->count() > 0) {
+    failure = Publish(std::move(writer), dest, tmp_dir);
+    ++stats.packs;
+  }
+  (void)pool->Shutdown(true);
+  CAIRN_RETURN_NOT_OK(failure);
+  return stats;
+}
+
+Result<std::vector<Damage>> Verify(const ObjectStore& store, const ProgressFn& progress) {
+  std::vector<Damage> damage;
+  for (const auto& idx : store.damaged_indexes())
+    damage.push_back({idx, "", "the index is corrupt"});
+  auto names = store.pack_names();
+  auto records = store.pack_records();
+  uint64_t done = 0;
+  for (size_t p = 0; p < names.size(); ++p) {
+    std::string path = store.dir() + "/" + names[p] + ".pack";
+    auto data = io::ReadFile(store.fs(), path, arrow::Compression::UNCOMPRESSED);
+    if (!data.ok()) {
+      damage.push_back({path, "", data.status().message()});
+      continue;
+    }
+    std::string_view bytes = AsView(**data);
+    if ("pack-" + Sha256::Of(bytes).ToHex() != names[p]) {
+      damage.push_back({path, "", "the pack's content does not match its name (it was changed)"});
+    }
+    for (const auto& r : records[p]) {
+      auto bad = [&](const std::string& what) {
+        damage.push_back({path, r.id.ToHex(), std::string(ObjectTypeName(r.type)) + ": " + what});
+      };
+      if (r.offset + kEntryHeaderSize + r.stored_size > bytes.size()) {
+        bad("cut short (the pack is truncated)");
+        continue;
+      }
+      const auto* at = reinterpret_cast<const uint8_t*>(bytes.data()) + r.offset;
+      auto header = DecodeEntryHeader(at, r.offset, path);
+      if (!header.ok() || header->id != r.id || header->stored_size != r.stored_size ||
+          header->raw_size != r.raw_size || header->codec != r.codec || header->type != r.type) {
+        bad("its entry header does not match the index");
+        continue;
+      }
+      auto payload = DecodePayload(r, at + kEntryHeaderSize, path);
+      Status st = payload.ok() ? VerifyPayload(r, **payload, path) : payload.status();
+      if (!st.ok()) bad("content does not match its id");
+    }
+    done += bytes.size();
+    if (progress && !progress(done)) return Status::Cancelled("fsck cancelled");
+  }
+  return damage;
+}
+
+Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& keep,
+                               const std::string& tmp_dir, bool dry_run) {
+  CAIRN_ASSIGN_OR_RAISE(auto closure, CollectClosure({&store}, keep));
+  std::unordered_set<Digest, DigestHash> live(closure.ids.begin(), closure.ids.end());
+  GcStats stats;
+  auto names = store.pack_names();
+  auto records = store.pack_records();
+  std::unordered_set<Digest, DigestHash> kept_once;  // one copy of each live object is enough
+  for (size_t p = 0; p < names.size(); ++p) {
+    std::vector<const IndexRecord*> kept;
+    uint64_t dropped_bytes = 0, dropped = 0;
+    for (const auto& r : records[p]) {
+      if (live.count(r.id) && kept_once.insert(r.id).second) {
+        kept.push_back(&r);
+      } else {
+        ++dropped;
+        dropped_bytes += kEntryHeaderSize + r.stored_size;
+      }
+    }
+    stats.objects_kept += kept.size();
+    stats.objects_dropped += dropped;
+    stats.bytes_dropped += dropped_bytes;
+    if (dropped == 0) continue;
+    if (kept.empty()) {
+      ++stats.packs_deleted;
+    } else {
+      ++stats.packs_rewritten;
+    }
+    if (dry_run) continue;
+    CAIRN_RETURN_NOT_OK(
+        RewritePack(store, static_cast<uint32_t>(p), kept, tmp_dir, /*verify=*/true));
+  }
+  if (!dry_run) CAIRN_RETURN_NOT_OK(SyncDirectory(store.dir()));
+  return stats;
+}
+
+Result<uint64_t> DropDamagedCopies(ObjectStore& store, const std::vector<Digest>& ids,
+                                   const std::string& tmp_dir) {
+  std::unordered_map<uint32_t, std::unordered_set<uint64_t>> bad;  // pack -> entry offsets
+  for (const auto& id : ids) {
+    std::vector<Location> damaged;
+    bool any_good = false;
+    for (const auto& copy : store.Find(id)) {
+      if (store.ReadCopy(copy).ok()) {
+        any_good = true;
+      } else {
+        damaged.push_back(copy);
+      }
+    }
+    if (!any_good) continue;  // keep the damaged copy: it is all there is
+    for (const auto& copy : damaged) bad[copy.pack].insert(copy.record.offset);
+  }
+  auto records = store.pack_records();
+  uint64_t dropped = 0;
+  for (const auto& [p, offsets] : bad) {
+    std::vector<const IndexRecord*> kept;
+    for (const auto& r : records[p]) {
+      if (!offsets.count(r.offset)) kept.push_back(&r);
+    }
+    dropped += records[p].size() - kept.size();
+    CAIRN_RETURN_NOT_OK(RewritePack(store, p, kept, tmp_dir, /*verify=*/false));
+  }
+  if (!bad.empty()) CAIRN_RETURN_NOT_OK(SyncDirectory(store.dir()));
+  return dropped;
+}
+
+}  // namespace cairn::store

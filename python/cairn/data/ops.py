@@ -1,0 +1,453 @@
+"""The store commands (``cairn add``, ``status``, ``checkout``, ``push`` …) as functions.
+
+Each takes a :class:`~cairn.data.repo.Repo`, does its work through ``cairn._core.store``
+and returns what happened; ``cairn.cli`` prints it. Errors a user can cause raise
+:class:`~cairn.data.repo.CairnError` (or OSError/ValueError from the core) with a message
+that names the file and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .repo import POINTER_SUFFIX, CairnError, Repo, _git, _store, parse_pointer
+
+Progress = Callable[[str, int], Callable[[int], None] | None]
+"""progress(description, total_bytes) -> callback(done_bytes), or None for no progress."""
+
+
+def _no_progress(description: str, total: int):
+    return None
+
+
+@dataclass
+class AddResult:
+    path: str
+    pointer: str
+    kind: str
+    size: int
+    files: int
+    new_bytes: int
+    stored_bytes: int
+    seconds: float
+
+
+def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: int = 1) -> list[AddResult]:
+    """Stores files or folders in the cache and writes their pointer files."""
+    if not paths:
+        raise CairnError("nothing to add: give one or more files or folders")
+    targets = []
+    for given in paths:
+        rel = repo.rel(given)
+        if rel.endswith(POINTER_SUFFIX):
+            raise CairnError(f"'{given}' is a cairn pointer file; add the data it names instead")
+        full = repo.root / rel
+        if full.is_symlink():
+            raise CairnError(f"cannot add '{given}': it is a symlink (track the file it points to)")
+        if not full.exists():
+            raise CairnError(f"cannot add '{given}': no such file or folder")
+        if repo.is_tracked_by_git(rel):
+            raise CairnError(
+                f"'{rel}' is already tracked by git; run `git rm -r --cached {rel}` first so "
+                "cairn can track it instead"
+            )
+        targets.append((given, rel, full))
+    results = []
+    with repo.lock():
+        cache = repo.cache()
+        adder = _store.Adder.make(cache, str(repo.tmp), level)
+        staged = []
+        for given, rel, full in targets:
+            start = time.perf_counter()
+            before = adder.stats()
+            is_dir = full.is_dir()
+            total = _tree_size(full) if is_dir else full.stat().st_size
+            callback = progress(f"add {rel}", total)
+            try:
+                if is_dir:
+                    pointer = adder.add_directory(str(full), callback)
+                else:
+                    pointer = adder.add_file(str(full), callback)
+            except ValueError as e:
+                raise CairnError(str(e)) from None
+            after = adder.stats()
+            kind, oid, size, executable, files = parse_pointer(pointer, rel + POINTER_SUFFIX)
+            staged.append((rel, pointer))
+            results.append(AddResult(
+                rel, rel + POINTER_SUFFIX, kind, size, files if kind == "dir" else 1,
+                after["new_bytes"] - before["new_bytes"],
+                after["stored_bytes"] - before["stored_bytes"], time.perf_counter() - start))
+        # Data first, durable; pointers after: a crash never leaves a pointer without data.
+        adder.commit()
+        for rel, pointer in staged:
+            repo.add_to_gitignore(rel)
+            repo.write_pointer(rel + POINTER_SUFFIX, pointer)
+    return results
+
+
+def _tree_size(folder: Path) -> int:
+    total = 0
+    for dirpath, _, names in os.walk(folder):
+        for n in names:
+            try:
+                total += os.lstat(os.path.join(dirpath, n)).st_size
+            except OSError:
+                pass
+    return total
+
+
+@dataclass
+class Status:
+    path: str           # the data path
+    state: str          # "ok", "modified", "missing", "not in cache"
+    detail: str = ""
+
+
+def _current_oid(full: Path, kind: str) -> tuple[str, int] | None:
+    """(oid, size) of what is in the work tree now, or None if nothing is there."""
+    if kind == "file":
+        if not full.is_file() or full.is_symlink():
+            return None
+        return _store.hash_file(str(full)), full.stat().st_size
+    if not full.is_dir():
+        return None
+    oid, size, _ = _store.manifest_id(str(full))
+    return oid, size
+
+
+def status(repo: Repo, paths: list[str] | None = None) -> list[Status]:
+    """How the work tree differs from the pointers (and what the cache lacks)."""
+    out = []
+    cache = repo.cache()
+    for pointer_rel in repo.worktree_pointers(paths):
+        data_rel = pointer_rel[: -len(POINTER_SUFFIX)]
+        text = repo.read_pointer(pointer_rel)
+        kind, oid, size, _, _ = parse_pointer(text, pointer_rel)
+        full = repo.data_path(pointer_rel)
+        now = _current_oid(full, kind)
+        if now is None:
+            state = Status(data_rel, "missing", "run `cairn checkout` to restore it")
+        elif now[0] != oid:
+            state = Status(data_rel, "modified", f"{_fmt(size)} -> {_fmt(now[1])}; `cairn add` to record it")
+        else:
+            state = Status(data_rel, "ok")
+        if state.state != "modified" and not cache.contains(oid):
+            state = Status(data_rel, "not in cache", "run `cairn fetch` to get its data")
+        out.append(state)
+    return out
+
+
+@dataclass
+class CheckoutResult:
+    path: str
+    written: int        # files written (0: already up to date)
+
+
+def checkout(repo: Repo, paths: list[str] | None = None, force: bool = False,
+             progress: Progress = _no_progress) -> list[CheckoutResult]:
+    """Materialises the data the current pointers name. Refuses to overwrite data whose
+    content is not in the cache (it would be lost) unless ``force``."""
+    results = []
+    with repo.lock():
+        cache = repo.cache()
+        materializer = _store.Materializer.make(cache)
+        pointers = repo.worktree_pointers(paths)
+        plans = []
+        for pointer_rel in pointers:
+            text = repo.read_pointer(pointer_rel)
+            kind, oid, size, _, _ = parse_pointer(text, pointer_rel)
+            full = repo.data_path(pointer_rel)
+            if not force:
+                _refuse_unsaved(repo, cache, full, kind, oid, pointer_rel)
+            plans.append((pointer_rel, text, kind, oid, size, full))
+        for pointer_rel, text, kind, oid, size, full in plans:
+            data_rel = pointer_rel[: -len(POINTER_SUFFIX)]
+            if kind == "file" and full.is_file() and full.stat().st_size == size \
+                    and _store.hash_file(str(full)) == oid:
+                results.append(CheckoutResult(data_rel, 0))
+                continue
+            if kind == "file" and full.is_dir():
+                raise CairnError(f"cannot check out '{data_rel}': a folder is in the way")
+            if kind == "dir" and full.exists() and not full.is_dir():
+                raise CairnError(f"cannot check out '{data_rel}': a file is in the way")
+            callback = progress(f"checkout {data_rel}", size)
+            written = materializer.write(text, pointer_rel, str(full), callback)
+            results.append(CheckoutResult(data_rel, written))
+    return results
+
+
+def _refuse_unsaved(repo: Repo, cache, full: Path, kind: str, oid: str, pointer_rel: str) -> None:
+    data_rel = pointer_rel[: -len(POINTER_SUFFIX)]
+    hint = (f"; `cairn add {data_rel}` to keep them, or `cairn checkout --force` to discard them")
+    if kind == "file":
+        if full.is_file() and not full.is_symlink():
+            now = _store.hash_file(str(full))
+            if now != oid and not cache.contains(now):
+                raise CairnError(f"'{data_rel}' has changes that are not in the cache{hint}")
+        return
+    if not full.is_dir():
+        return
+    wanted = {}
+    for path, file_oid, _, _ in _manifest_or_none(cache, oid):
+        wanted[path] = file_oid
+    for path, file_oid, _, _ in _store.scan_directory(str(full)):
+        if path in wanted and wanted[path] != file_oid and not cache.contains(file_oid):
+            raise CairnError(f"'{data_rel}/{path}' has changes that are not in the cache{hint}")
+
+
+def _manifest_or_none(cache, oid: str) -> list:
+    if not cache.contains(oid):
+        return []
+    return _store.Materializer.make(cache, 1).read_manifest(oid)
+
+
+@dataclass
+class TransferResult:
+    remote: str
+    objects: int
+    bytes: int
+    packs: int
+    already: int        # objects the destination had
+    seconds: float
+    repaired: int = 0
+
+
+def _pointers_for(repo: Repo, paths: list[str] | None, all_commits: bool) -> list[tuple[str, str]]:
+    if all_commits:
+        return repo.pointers_in_history()
+    return [(repo.read_pointer(p), p) for p in repo.worktree_pointers(paths)]
+
+
+def push(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
+         all_commits: bool = False, progress: Progress = _no_progress) -> TransferResult:
+    """Uploads the objects the remote lacks for the current pointers (or every commit's)."""
+    start = time.perf_counter()
+    with repo.lock():
+        name, dest = repo.remote_store(remote)
+        cache = repo.cache()
+        pointers = _pointers_for(repo, paths, all_commits)
+        ids, missing, _ = _store.closure([cache], pointers)
+        if missing:
+            raise CairnError(
+                f"{len(missing)} object(s) needed by the pointers are not in the local cache "
+                f"(e.g. {missing[0][:12]}); run `cairn fetch` from a remote that has them, or "
+                "`cairn add` the data again")
+        return _copy(name, cache, dest, ids, [], repo, f"push to {name}", progress, start)
+
+
+def _copy(name: str, source, dest, ids: list[str], repair: list[str], repo: Repo,
+          description: str, progress: Progress, start: float) -> TransferResult:
+    lacking = [i for i in ids if not dest.contains(i)]
+    moving = lacking + repair
+    callback = progress(description, source.stored_size(moving)) if moving else None
+    stats = _store.copy_objects(source, dest, lacking, repair, str(repo.tmp), callback)
+    return TransferResult(name, stats["objects"], stats["bytes"], stats["packs"],
+                          len(ids) - len(lacking), time.perf_counter() - start, len(repair))
+
+
+def fetch(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
+          all_commits: bool = False, repair: list[str] | None = None,
+          progress: Progress = _no_progress) -> TransferResult:
+    """Downloads the objects the cache lacks for the current pointers; ``repair`` lists ids
+    whose local copies are damaged, fetched again."""
+    start = time.perf_counter()
+    with repo.lock():
+        name, source = repo.remote_store(remote)
+        cache = repo.cache()
+        pointers = _pointers_for(repo, paths, all_commits)
+        ids, missing, _ = _store.closure([cache, source], pointers)
+        if missing:
+            raise CairnError(
+                f"{len(missing)} object(s) needed by the pointers are neither in the cache nor "
+                f"on remote '{name}' (e.g. {missing[0][:12]}); was `cairn push` run where the "
+                "data was added?")
+        return _copy(name, source, cache, ids, list(repair or []), repo, f"fetch from {name}",
+                     progress, start)
+
+
+def pull(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
+         force: bool = False, progress: Progress = _no_progress):
+    """fetch, then checkout; objects found damaged in the cache are fetched again."""
+    fetched = fetch(repo, remote, paths, progress=progress)
+    try:
+        written = checkout(repo, paths, force=force, progress=progress)
+    except OSError as e:
+        if "damaged" not in str(e) and "corrupt" not in str(e):
+            raise
+        damaged = sorted({obj for _, obj, _ in _store.verify(repo.cache()) if obj})
+        if not damaged:
+            raise
+        repaired = fetch(repo, remote, paths, repair=damaged, progress=progress)
+        with repo.lock():
+            _store.drop_damaged_copies(repo.cache(), damaged, str(repo.tmp))
+            repo._cache = None  # packs were rewritten: read the indexes again
+        fetched.objects += repaired.objects
+        fetched.bytes += repaired.bytes
+        fetched.repaired = len(damaged)
+        written = checkout(repo, paths, force=force, progress=progress)
+    return fetched, written
+
+
+@dataclass
+class Damage:
+    file: str
+    object: str
+    what: str
+    used_by: list[str] = field(default_factory=list)
+
+
+def fsck(repo: Repo, progress: Progress = _no_progress) -> list[Damage]:
+    """Verifies every pack and object of the cache; names the tracked paths that a damaged
+    object belongs to."""
+    with repo.lock():
+        cache = repo.cache()
+        callback = progress("fsck", max(1, cache.stored_bytes()))
+        found = [Damage(*d) for d in _store.verify(cache, callback)]
+        if found:
+            bad = {d.object for d in found if d.object}
+            for pointer_rel in repo.worktree_pointers():
+                text = repo.read_pointer(pointer_rel)
+                ids, _, _ = _store.closure([cache], [(text, pointer_rel)])
+                hit = bad.intersection(ids)
+                for d in found:
+                    if d.object in hit:
+                        d.used_by.append(pointer_rel[: -len(POINTER_SUFFIX)])
+    return found
+
+
+@dataclass
+class GcResult:
+    dry_run: bool
+    objects_kept: int
+    objects_dropped: int
+    bytes_dropped: int
+    packs_deleted: int
+    packs_rewritten: int
+    remote: str | None = None
+
+
+def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
+    """Drops objects no pointer in any commit of any branch (or the work tree) needs.
+    A dry run unless ``force``."""
+    keep = repo.pointers_in_history()
+    with repo.lock(exclusive=True):
+        if remote is not None:
+            name, store = repo.remote_store(remote)
+            if not force:
+                stats = _store.collect_garbage(store, keep, str(repo.tmp), True)
+            else:
+                raise CairnError("gc of a remote folder: run `cairn gc` on a machine where the "
+                                 "remote is a local folder, with --remote and --force")
+            return GcResult(True, remote=name, **stats)
+        stats = _store.collect_garbage(repo.cache(), keep, str(repo.tmp), not force)
+        if force:
+            repo._cache = None
+            _clean_tmp(repo)
+    return GcResult(not force, **stats)
+
+
+def _clean_tmp(repo: Repo) -> None:
+    cutoff = time.time() - 3600
+    for folder in (repo.tmp, repo.packs):
+        for p in folder.glob("*tmp-*"):
+            try:
+                if p.stat().st_mtime < cutoff:
+                    p.unlink()
+            except OSError:
+                pass
+
+
+@dataclass
+class Version:
+    commit: str
+    date: str
+    subject: str
+    oid: str
+    size: int
+    files: int
+
+
+def log(repo: Repo, path: str) -> list[Version]:
+    """The versions of a tracked path across git history, newest first."""
+    rel = repo.rel(path)
+    if rel.endswith(POINTER_SUFFIX):
+        rel = rel[: -len(POINTER_SUFFIX)]
+    pointer_rel = rel + POINTER_SUFFIX
+    out = _git(repo.root, "log", "--format=%H%x1f%ad%x1f%s", "--date=short", "--", pointer_rel).decode()
+    versions = []
+    for line in out.splitlines():
+        commit, date, subject = line.split("\x1f", 2)
+        text = _git(repo.root, "show", f"{commit}:{pointer_rel}", check=False).decode("utf-8", "replace")
+        if not text:
+            versions.append(Version(commit, date, subject, "", 0, 0))  # deleted in this commit
+            continue
+        kind, oid, size, _, files = parse_pointer(text, f"{pointer_rel} at {commit[:12]}")
+        versions.append(Version(commit, date, subject, oid, size, files if kind == "dir" else 1))
+    if not versions:
+        raise CairnError(f"'{rel}' has no committed versions (no {pointer_rel} in git history)")
+    return versions
+
+
+@dataclass
+class Change:
+    path: str
+    change: str         # "added", "deleted", "modified"
+    old_size: int
+    new_size: int
+
+
+def diff(repo: Repo, path: str, rev: str = "HEAD") -> list[Change]:
+    """What changed in a tracked path between ``rev`` and the work tree (file by file for a
+    folder)."""
+    rel = repo.rel(path)
+    if rel.endswith(POINTER_SUFFIX):
+        rel = rel[: -len(POINTER_SUFFIX)]
+    pointer_rel = rel + POINTER_SUFFIX
+    old_text = repo.pointers_at(rev).get(pointer_rel)
+    full = repo.data_path(pointer_rel)
+    old = parse_pointer(old_text, f"{pointer_rel} at {rev}") if old_text else None
+    kind = old[0] if old else ("dir" if full.is_dir() else "file")
+    if kind == "file":
+        now = _current_oid(full, "file")
+        if old is None and now is None:
+            raise CairnError(f"'{rel}' is neither in {rev} nor in the work tree")
+        if old is None:
+            return [Change(rel, "added", 0, now[1])]
+        if now is None:
+            return [Change(rel, "deleted", old[2], 0)]
+        return [] if now[0] == old[1] else [Change(rel, "modified", old[2], now[1])]
+    old_entries = {}
+    if old:
+        cache = repo.cache()
+        if not cache.contains(old[1]):
+            try:
+                fetch(repo, paths=None, all_commits=False)
+            except CairnError:
+                pass
+        if not cache.contains(old[1]):
+            raise CairnError(f"the listing of '{rel}' at {rev} is not in the cache; run `cairn fetch --all-commits`")
+        old_entries = {p: (o, s) for p, o, s, _ in _store.Materializer.make(cache, 1).read_manifest(old[1])}
+    new_entries = {}
+    if full.is_dir():
+        new_entries = {p: (o, s) for p, o, s, _ in _store.scan_directory(str(full))}
+    changes = []
+    for p in sorted(set(old_entries) | set(new_entries)):
+        if p not in new_entries:
+            changes.append(Change(f"{rel}/{p}", "deleted", old_entries[p][1], 0))
+        elif p not in old_entries:
+            changes.append(Change(f"{rel}/{p}", "added", 0, new_entries[p][1]))
+        elif old_entries[p][0] != new_entries[p][0]:
+            changes.append(Change(f"{rel}/{p}", "modified", old_entries[p][1], new_entries[p][1]))
+    return changes
+
+
+def _fmt(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"

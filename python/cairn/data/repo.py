@@ -1,0 +1,324 @@
+"""A cairn repository: a git work tree with a ``.cairn`` folder (docs/store-format.md).
+
+This module knows the layout, git, pointer files, ``.gitignore`` entries, the lock and the
+remotes. The heavy work (hashing, chunking, packs, transfers) is in ``cairn._core.store``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+from .. import _core
+
+_store = _core.store
+
+POINTER_SUFFIX = ".cairn"
+
+__all__ = ["CairnError", "Repo", "POINTER_SUFFIX"]
+
+
+class CairnError(Exception):
+    """A store command could not do what was asked; the message says why and what to do."""
+
+
+def _git(root: Path | str, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=root, input=input, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, check=False,
+        )
+    except FileNotFoundError:
+        raise CairnError("git is not installed; cairn keeps its pointers in git") from None
+    if check and proc.returncode != 0:
+        raise CairnError(f"git {' '.join(args)} failed: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout
+
+
+class Repo:
+    """The cairn repository around a folder. Use :meth:`find` or :meth:`init`.
+
+    Paths given to methods may be absolute or relative to the current folder; paths in
+    results are relative to the repository root, with ``/``.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.dir = root / ".cairn"
+        self.packs = self.dir / "cache" / "packs"
+        self.tmp = self.dir / "tmp"
+        self._cache = None
+
+    # -- finding and creating ------------------------------------------------------------
+    @staticmethod
+    def _git_root(start: Path) -> Path:
+        out = _git(start, "rev-parse", "--show-toplevel", check=False)
+        if not out.strip():
+            raise CairnError(
+                f"'{start}' is not inside a git work tree; run `git init` (and then "
+                "`cairn init`) first"
+            )
+        return Path(out.decode().strip()).resolve()
+
+    @classmethod
+    def find(cls, start: str | os.PathLike | None = None) -> "Repo":
+        root = cls._git_root(Path(start or os.getcwd()).resolve())
+        if not (root / ".cairn").is_dir():
+            raise CairnError(f"no cairn repository in '{root}'; run `cairn init` there first")
+        return cls(root)
+
+    @classmethod
+    def init(cls, start: str | os.PathLike | None = None) -> tuple["Repo", bool]:
+        """Creates ``.cairn`` in the git work tree around ``start``; returns (repo, created)."""
+        root = cls._git_root(Path(start or os.getcwd()).resolve())
+        repo = cls(root)
+        created = not repo.dir.is_dir()
+        repo.packs.mkdir(parents=True, exist_ok=True)
+        repo.tmp.mkdir(parents=True, exist_ok=True)
+        ignore = repo.dir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# cairn's local cache and scratch space (never committed)\n"
+                              "/cache/\n/tmp/\n/lock\n/remotes/\n/state\n")
+        config = repo.dir / "config"
+        if not config.exists():
+            config.write_text("")
+        return repo, created
+
+    # -- the local cache -------------------------------------------------------------------
+    def cache(self):
+        """The local object store (``.cairn/cache/packs``), opened once per Repo."""
+        if self._cache is None:
+            self.packs.mkdir(parents=True, exist_ok=True)
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            self._cache = _store.ObjectStore.open(str(self.packs))
+        return self._cache
+
+    @contextlib.contextmanager
+    def lock(self, exclusive: bool = False) -> Iterator[None]:
+        """Shared for commands that only add; exclusive for gc (which deletes)."""
+        self.dir.mkdir(exist_ok=True)
+        with open(self.dir / "lock", "a+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    # -- paths -------------------------------------------------------------------------------
+    def rel(self, path: str | os.PathLike) -> str:
+        """``path`` relative to the root, refusing anything that resolves outside the
+        repository (``..``, absolute paths elsewhere, symlinked folders) or inside .git or
+        .cairn."""
+        p = Path(path)
+        if not p.is_absolute():
+            p = Path(os.getcwd()) / p
+        p = Path(os.path.normpath(p))
+        # The folder must resolve inside the root: a symlinked folder must not lead out.
+        parent = p.parent.resolve()
+        if parent != self.root and self.root not in parent.parents:
+            raise CairnError(f"'{path}' is outside the repository '{self.root}'; refusing it")
+        full = parent / p.name
+        rel = full.relative_to(self.root).as_posix()
+        if rel in ("", ".") or rel.split("/")[0] in (".git", ".cairn"):
+            raise CairnError(f"'{path}' cannot be tracked (it is the repository itself, .git or .cairn)")
+        _store.validate_relative_path(rel, str(path))
+        return rel
+
+    def data_path(self, pointer_rel: str) -> Path:
+        """Where the data of a pointer lives; refused if a symlinked folder leads out."""
+        _store.validate_relative_path(pointer_rel, pointer_rel)
+        data_rel = pointer_rel[: -len(POINTER_SUFFIX)]
+        full = self.root / data_rel
+        parent = full.parent.resolve()
+        if parent != self.root and self.root not in parent.parents:
+            raise CairnError(
+                f"{pointer_rel}: its data path '{data_rel}' leads outside the repository "
+                "(through a symlink); refusing it"
+            )
+        if full.is_symlink():
+            raise CairnError(f"{pointer_rel}: '{data_rel}' is a symlink; refusing to write through it")
+        return full
+
+    # -- pointers ------------------------------------------------------------------------------
+    def read_pointer(self, pointer_rel: str) -> str:
+        path = self.root / pointer_rel
+        try:
+            text = path.read_bytes()
+        except FileNotFoundError:
+            raise CairnError(f"{pointer_rel}: no such pointer file") from None
+        try:
+            decoded = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CairnError(f"{pointer_rel}: malformed cairn pointer (not text)") from None
+        parse_pointer(decoded, pointer_rel)
+        return decoded
+
+    def write_pointer(self, pointer_rel: str, text: str) -> None:
+        path = self.root / pointer_rel
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+
+    def worktree_pointers(self, paths: list[str] | None = None) -> list[str]:
+        """Pointer files in the work tree (committed or not, not ignored), optionally only
+        those for the given data paths or folders."""
+        out = _git(self.root, "ls-files", "-z", "--cached", "--others", "--exclude-standard",
+                   "--", f"*{POINTER_SUFFIX}")
+        found = sorted({p for p in out.decode().split("\0") if p and (self.root / p).is_file()})
+        if paths is None:
+            return found
+        wanted = []
+        for given in paths:
+            rel = self.rel(given)
+            if rel.endswith(POINTER_SUFFIX):
+                rel = rel[: -len(POINTER_SUFFIX)]
+            matches = [p for p in found
+                       if p[: -len(POINTER_SUFFIX)] == rel or p.startswith(rel.rstrip("/") + "/")]
+            if not matches:
+                raise CairnError(f"'{given}' is not tracked by cairn (no {rel}{POINTER_SUFFIX})")
+            wanted.extend(m for m in matches if m not in wanted)
+        return wanted
+
+    def pointers_at(self, rev: str) -> dict[str, str]:
+        """{pointer path: text} for every pointer file in commit ``rev``."""
+        commit = self.resolve_rev(rev)
+        out = _git(self.root, "ls-tree", "-r", "-z", commit)
+        blobs = {}
+        for line in out.decode().split("\0"):
+            if not line:
+                continue
+            meta, path = line.split("\t", 1)
+            mode, kind, sha = meta.split()
+            if kind == "blob" and path.endswith(POINTER_SUFFIX):
+                blobs[path] = sha
+        texts = self._cat_blobs(list(blobs.values()))
+        return {path: texts[sha] for path, sha in blobs.items()}
+
+    def resolve_rev(self, rev: str) -> str:
+        out = _git(self.root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
+        if not out.strip():
+            raise CairnError(f"unknown git revision '{rev}'")
+        return out.decode().strip()
+
+    def _cat_blobs(self, shas: list[str]) -> dict[str, str]:
+        if not shas:
+            return {}
+        out = _git(self.root, "cat-file", "--batch", input=("\n".join(shas) + "\n").encode())
+        texts, pos = {}, 0
+        for sha in shas:
+            header_end = out.index(b"\n", pos)
+            size = int(out[pos:header_end].split()[2])
+            texts[sha] = out[header_end + 1: header_end + 1 + size].decode("utf-8", "replace")
+            pos = header_end + 1 + size + 1
+        return texts
+
+    def pointers_in_history(self) -> list[tuple[str, str]]:
+        """(text, where) of every distinct pointer in any commit of any branch or tag, in the
+        index, and in the work tree: everything gc must keep."""
+        out = _git(self.root, "rev-list", "--all", "--objects", check=False).decode()
+        shas = {}
+        for line in out.splitlines():
+            parts = line.split(" ", 1)
+            if len(parts) == 2 and parts[1].endswith(POINTER_SUFFIX):
+                shas.setdefault(parts[0], parts[1])
+        staged = _git(self.root, "ls-files", "-s", "-z", "--", f"*{POINTER_SUFFIX}").decode()
+        for entry in staged.split("\0"):
+            if entry:
+                meta, path = entry.split("\t", 1)
+                shas.setdefault(meta.split()[1], path)
+        texts = self._cat_blobs(list(shas))
+        result = {}
+        for sha, path in shas.items():
+            try:
+                parse_pointer(texts[sha], f"{path} (git object {sha[:12]})")
+            except CairnError:
+                continue  # a malformed pointer in history names nothing to keep
+            result.setdefault(texts[sha], f"{path} (git object {sha[:12]})")
+        for p in self.worktree_pointers():
+            result.setdefault(self.read_pointer(p), p)
+        return [(text, where) for text, where in result.items()]
+
+    def add_to_gitignore(self, data_rel: str) -> None:
+        """Adds ``/name`` to the .gitignore next to the data (under the repository lock)."""
+        folder, _, name = data_rel.rpartition("/")
+        ignore = self.root / folder / ".gitignore" if folder else self.root / ".gitignore"
+        entry = "/" + name.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?") \
+            .replace("[", "\\[")
+        lines = ignore.read_text().splitlines() if ignore.exists() else []
+        if entry in lines:
+            return
+        text = ignore.read_text() if ignore.exists() else ""
+        if text and not text.endswith("\n"):
+            text += "\n"
+        tmp = ignore.with_name(f".gitignore.tmp-{os.getpid()}")
+        tmp.write_text(text + entry + "\n")
+        os.replace(tmp, ignore)
+
+    def is_tracked_by_git(self, rel: str) -> bool:
+        out = _git(self.root, "ls-files", "-z", "--", rel)
+        return bool(out.strip(b"\0"))
+
+    # -- remotes -------------------------------------------------------------------------------
+    def _config(self, *args: str, check: bool = True) -> str:
+        return _git(self.root, "config", "-f", str(self.dir / "config"), *args, check=check).decode()
+
+    def remotes(self) -> dict[str, str]:
+        out = self._config("--get-regexp", r"^remote\..*\.url$", check=False)
+        result = {}
+        for line in out.splitlines():
+            key, _, url = line.partition(" ")
+            result[key[len("remote."): -len(".url")]] = url
+        return result
+
+    def add_remote(self, name: str, url: str, default: bool = True) -> None:
+        if not name or any(c in name for c in " \t\n/\\.\"'"):
+            raise CairnError(f"bad remote name '{name}': use letters, digits, - and _")
+        if name in self.remotes():
+            raise CairnError(f"remote '{name}' exists; remove it first with `cairn remote remove {name}`")
+        if "://" not in url:
+            url = str(Path(url).expanduser().resolve())
+        self._config(f"remote.{name}.url", url)
+        if default or "core.remote" not in self._config("--list", check=False):
+            self._config("core.remote", name)
+
+    def remove_remote(self, name: str) -> None:
+        if name not in self.remotes():
+            raise CairnError(f"no remote named '{name}'")
+        self._config("--remove-section", f"remote.{name}")
+        if self._config("--get", "core.remote", check=False).strip() == name:
+            self._config("--unset", "core.remote", check=False)
+
+    def remote_url(self, name: str | None = None) -> tuple[str, str]:
+        remotes = self.remotes()
+        if name is None:
+            name = self._config("--get", "core.remote", check=False).strip() or None
+            if name is None and len(remotes) == 1:
+                name = next(iter(remotes))
+        if name is None:
+            raise CairnError("no remote configured; add one with `cairn remote add NAME URL`")
+        if name not in remotes:
+            raise CairnError(f"no remote named '{name}' (known: {', '.join(sorted(remotes)) or 'none'})")
+        return name, remotes[name]
+
+    def remote_store(self, name: str | None = None):
+        name, url = self.remote_url(name)
+        if "://" in url and not url.startswith("file://"):
+            raise CairnError(f"remote '{name}': only folder remotes are supported so far, not '{url}'")
+        folder = Path(url[len("file://"):] if url.startswith("file://") else url)
+        try:
+            (folder / "packs").mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CairnError(f"remote '{name}': cannot use folder '{folder}': {e.strerror}") from None
+        return name, _store.ObjectStore.open(str(folder / "packs"))
+
+
+def parse_pointer(text: str, where: str) -> tuple[str, str, int, bool, int]:
+    """(kind, oid, size, executable, files) of a pointer's text; CairnError if malformed."""
+    try:
+        return _store.parse_pointer(text, where)
+    except ValueError as e:
+        raise CairnError(str(e)) from None

@@ -1,0 +1,63 @@
+"""Helpers for the store tests: real git repositories in temporary folders, the CLI."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+from cairn import cli
+
+
+def git(cwd, *args):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def make_text(path: Path, lines: int, seed: int) -> bytes:
+    rng = random.Random(seed)
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota"]
+    data = "".join(
+        " ".join(rng.choice(words) + str(rng.randrange(1000)) for _ in range(8)) + "\n"
+        for _ in range(lines)
+    ).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+class Cli:
+    """Runs `cairn` in-process in a folder and captures what it prints."""
+
+    def __init__(self, root: Path, capsys):
+        self.root = root
+        self.capsys = capsys
+
+    def __call__(self, *args, expect: int = 0) -> str:
+        old = os.getcwd()
+        os.chdir(self.root)
+        try:
+            code = cli.main(["-q", *args])
+        finally:
+            os.chdir(old)
+        out, err = self.capsys.readouterr()
+        assert code == expect, f"cairn {' '.join(args)} exited {code}:\n{out}\n{err}"
+        return out + err
+
+    def git(self, *args) -> str:
+        return git(self.root, *args)
+
+
+def run_cairn(cwd, *args, **kwargs) -> subprocess.CompletedProcess:
+    """`cairn` in a separate process (for kills and concurrency)."""
+    return subprocess.run([sys.executable, "-m", "cairn", "-q", *args], cwd=cwd,
+                          capture_output=True, text=True, **kwargs)
+
+
+def new_repo(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "test@example.com")
+    git(root, "config", "user.name", "cairn test")
+    git(root, "config", "commit.gpgsign", "false")

@@ -1,0 +1,221 @@
+"""`cairn add/status/checkout/push/pull/log/diff/gc/fsck` end to end on real git repos."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+
+import pytest
+
+import cairn.data
+from cairn.data.repo import Repo
+
+from store_helpers import Cli, git, make_text, new_repo
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_add_writes_pointer_gitignore_and_git_lfs_compatible_oid(repo):
+    data = make_text(repo.root / "data" / "corpus.txt", 50_000, 1)
+    out = repo("add", "data/corpus.txt")
+    assert "added data/corpus.txt" in out
+    pointer = (repo.root / "data" / "corpus.txt.cairn").read_text()
+    assert pointer == (f"cairn-pointer 1\nkind file\noid sha256:{sha256(data)}\n"
+                       f"size {len(data)}\nmode 644\n")
+    assert "/corpus.txt" in (repo.root / "data" / ".gitignore").read_text().splitlines()
+    # git sees the pointer and the .gitignore, never the data
+    status = repo.git("status", "--porcelain", "--untracked-files=all")
+    assert "data/corpus.txt.cairn" in status and "data/corpus.txt\n" not in status
+    assert repo("status").strip() == "1 tracked path(s), all up to date"
+
+
+def test_status_checkout_and_refusal_to_lose_unsaved_changes(repo):
+    original = make_text(repo.root / "a.txt", 20_000, 2)
+    repo("add", "a.txt")
+    (repo.root / "a.txt").write_bytes(b"edited\n")
+    assert "modified:" in repo("status", "a.txt")
+    out = repo("checkout", expect=2)
+    assert "a.txt" in out and "not in the cache" in out and "--force" in out
+    assert (repo.root / "a.txt").read_bytes() == b"edited\n"  # nothing lost
+    repo("checkout", "--force")
+    assert (repo.root / "a.txt").read_bytes() == original
+    (repo.root / "a.txt").unlink()
+    assert "missing:" in repo("status")
+    repo("checkout", "a.txt")
+    assert (repo.root / "a.txt").read_bytes() == original
+
+
+def test_directory_versions_log_diff_and_checkout_of_an_old_revision(repo):
+    d = repo.root / "images"
+    v1 = {f"img{i}.bin": os.urandom(1000 + i) for i in range(20)}
+    for name, data in v1.items():
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
+        (d / name).write_bytes(data)
+    (d / "sub").mkdir()
+    (d / "sub" / "big.txt").write_bytes(make_text(d / "sub" / "big.txt", 30_000, 3))
+    repo("add", "images")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "images v1")
+    repo.git("tag", "v1")
+    (d / "img0.bin").write_bytes(b"changed")
+    (d / "img1.bin").unlink()
+    (d / "new.bin").write_bytes(b"new file")
+    (d / "new2.bin").write_bytes(b"another new file")
+    diff = repo("diff", "images")
+    assert "modified:  images/img0.bin" in diff
+    assert "deleted:   images/img1.bin" in diff
+    assert "added:     images/new.bin" in diff
+    repo("add", "images")
+    repo.git("commit", "-qam", "images v2")
+    log = repo("log", "images")
+    assert "images v2" in log and "images v1" in log and "22 files" in log and "21 files" in log
+    repo.git("checkout", "-q", "v1")
+    repo("checkout", "--force")
+    for name, data in v1.items():
+        assert (d / name).read_bytes() == data
+    assert cairn.data.read_bytes(str(d / "img0.bin"), rev="main", repo=repo.root) == b"changed"
+    assert cairn.data.read_bytes(str(d / "img0.bin"), rev="v1", repo=repo.root) == v1["img0.bin"]
+
+
+def test_clone_and_pull_gives_identical_files_at_every_revision(repo, tmp_path, capsys):
+    remote = tmp_path / "remote"
+    repo("remote", "add", "origin", str(remote))
+    versions = []
+    path = repo.root / "data" / "text.txt"
+    data = make_text(path, 40_000, 4)
+    for i in range(3):
+        if i:
+            lines = data.split(b"\n")
+            lines.insert(len(lines) // 2, f"inserted line {i}".encode())
+            data = b"\n".join(lines)
+            path.write_bytes(data)
+        (repo.root / "data" / "small.bin").write_bytes(os.urandom(100) * (i + 1))
+        repo("add", "data/text.txt", "data/small.bin")
+        repo.git("add", "-A")
+        repo.git("commit", "-qm", f"v{i}")
+        repo.git("tag", f"v{i}")
+        versions.append((data, (repo.root / "data" / "small.bin").read_bytes()))
+        repo("push")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo.root), str(clone))
+    other = Cli(clone, capsys)
+    for i, (text, small) in enumerate(versions):
+        other.git("checkout", "-q", f"v{i}")
+        other("pull", "--force")
+        assert (clone / "data" / "text.txt").read_bytes() == text
+        assert (clone / "data" / "small.bin").read_bytes() == small
+    # the remote holds the versions deduplicated: far less than three copies
+    remote_bytes = sum(p.stat().st_size for p in (remote / "packs").iterdir())
+    assert remote_bytes < 1.5 * len(versions[0][0])
+
+
+def test_flipped_byte_fsck_names_it_checkout_refuses_pull_repairs(repo, tmp_path):
+    data = make_text(repo.root / "c.txt", 60_000, 5)
+    repo("remote", "add", "origin", str(tmp_path / "remote"))
+    repo("add", "c.txt")
+    repo("push")
+    pack = next((repo.root / ".cairn" / "cache" / "packs").glob("*.pack"))
+    raw = bytearray(pack.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    pack.write_bytes(bytes(raw))
+    out = repo("fsck", expect=1)
+    assert pack.name in out and "used by c.txt" in out
+    (repo.root / "c.txt").unlink()
+    out = repo("checkout", expect=2)
+    assert "damaged" in out or "corrupt" in out
+    assert not (repo.root / "c.txt").exists()
+    out = repo("pull")
+    assert "repaired" in out
+    assert (repo.root / "c.txt").read_bytes() == data
+    assert "every pack and object verified" in repo("fsck")
+
+
+def test_gc_is_a_dry_run_unless_forced_and_keeps_every_committed_version(repo):
+    path = repo.root / "m.bin"
+    kept = []
+    for i in range(2):
+        path.write_bytes(os.urandom(300_000))
+        kept.append(path.read_bytes())
+        repo("add", "m.bin")
+        repo.git("add", "-A")
+        repo.git("commit", "-qm", f"model {i}")
+    path.write_bytes(os.urandom(300_000))
+    repo("add", "m.bin")  # never committed, then replaced: garbage
+    path.write_bytes(kept[-1])
+    repo("add", "m.bin")
+    packs = repo.root / ".cairn" / "cache" / "packs"
+    before = sorted(packs.iterdir())
+    bytes_before = sum(p.stat().st_size for p in before)
+    out = repo("gc")
+    assert "would drop" in out and "dry run" in out
+    assert sorted(packs.iterdir()) == before
+    out = repo("gc", "--force")
+    assert "dropped" in out
+    assert sum(p.stat().st_size for p in packs.iterdir()) < bytes_before - 250_000
+    repo.git("checkout", "-q", "HEAD~1")
+    repo("checkout", "--force")
+    assert path.read_bytes() == kept[0]
+    assert "every pack and object verified" in repo("fsck")
+
+
+def test_bad_input_gets_clear_errors(repo, tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("x")
+    assert "outside the repository" in repo("add", str(outside), expect=2)
+    assert "no such file" in repo("add", "nope.txt", expect=2)
+    (repo.root / "link").symlink_to(outside)
+    assert "symlink" in repo("add", "link", expect=2)
+    (repo.root / "ok.txt").write_text("ok\n")
+    repo("add", "ok.txt")
+    (repo.root / "ok.txt.cairn").write_text("cairn-pointer 1\nkind file\noid sha256:xyz\n")
+    out = repo("status", expect=2)
+    assert "ok.txt.cairn" in out and "malformed" in out
+    assert "no remote configured" in repo("push", expect=2)
+    (repo.root / "tracked.txt").write_text("in git\n")
+    repo.git("add", "tracked.txt")
+    assert "already tracked by git" in repo("add", "tracked.txt", expect=2)
+
+
+def test_a_symlinked_folder_leading_out_of_the_repo_is_refused(repo, tmp_path):
+    (repo.root / "d").mkdir()
+    (repo.root / "d" / "f.txt").write_text("data\n")
+    repo("add", "d/f.txt")
+    pointer = (repo.root / "d" / "f.txt.cairn").read_text()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "f.txt.cairn").write_text(pointer)
+    (repo.root / "escape").symlink_to(elsewhere)
+    out = repo("checkout", "escape/f.txt", expect=2)
+    assert "outside" in out
+    assert not (elsewhere / "f.txt").exists()
+
+
+def test_cairn_data_open_ls_and_text_mode(repo):
+    data = make_text(repo.root / "t.txt", 30_000, 6)
+    repo("add", "t.txt")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "t")
+    with cairn.data.open(repo.root / "t.txt", rev="HEAD", repo=repo.root) as f:
+        f.seek(100)
+        assert f.read(50) == data[100:150]
+        f.seek(0)
+        assert f.read() == data
+    with cairn.data.open(repo.root / "t.txt", mode="r", repo=repo.root) as f:
+        assert f.readline() == data.decode().splitlines(keepends=True)[0]
+    (entry,) = cairn.data.ls(".", rev="HEAD", repo=repo.root)
+    assert entry == {"path": "t.txt", "size": len(data), "oid": sha256(data), "type": "file"}
+    with pytest.raises(ValueError, match="mode"):
+        cairn.data.open(repo.root / "t.txt", mode="w", repo=repo.root)
+
+
+def test_help_for_every_command(repo):
+    for command in ("init", "add", "status", "checkout", "remote", "push", "fetch", "pull",
+                    "gc", "fsck", "log", "diff"):
+        with pytest.raises(SystemExit) as e:
+            from cairn import cli
+            cli.main([command, "--help"])
+        assert e.value.code == 0
+        assert command in repo.capsys.readouterr().out
