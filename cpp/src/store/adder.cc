@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cairn/store/chunker.h"
+#include "pack_appender.h"
 #include "tree_walk.h"
 
 namespace cairn::store {
@@ -129,8 +130,8 @@ Adder::~Adder() {
 
 Result<std::unique_ptr<Adder>> Adder::Make(std::shared_ptr<ObjectStore> cache, std::string tmp_dir,
                                            AddOptions options) {
-  if (options.compression_level < 0 || options.compression_level > 19) {
-    return Status::Invalid("compression level must be 0 (raw) to 19, not ",
+  if (options.compression_level < -7 || options.compression_level > 19) {
+    return Status::Invalid("compression level must be -7 to 19 (0: raw, negative: zstd fast modes), not ",
                            options.compression_level);
   }
   std::unique_ptr<Adder> adder(new Adder(std::move(cache), std::move(tmp_dir), options));
@@ -151,11 +152,12 @@ bool Adder::Report(uint64_t bytes) {
 Status Adder::Stage(ObjectType type, const Digest& id, uint64_t raw_size, Codec codec,
                     const std::string& stored) {
   if (Known(id)) return Status::OK();
-  if (pack_ && pack_->size() > kPackRotate) CAIRN_RETURN_NOT_OK(Commit().status());
+  if (pack_ && pack_->pushed_bytes() > kPackRotate) CAIRN_RETURN_NOT_OK(Commit().status());
   if (!pack_) {
-    CAIRN_ASSIGN_OR_RAISE(pack_, PackWriter::Create(tmp_dir_));
+    CAIRN_ASSIGN_OR_RAISE(auto writer, PackWriter::Create(tmp_dir_));
+    pack_ = std::make_unique<PackAppender>(std::move(writer));
   }
-  CAIRN_RETURN_NOT_OK(pack_->Append(type, id, raw_size, codec, stored.data(), stored.size()));
+  CAIRN_RETURN_NOT_OK(pack_->Push(type, id, raw_size, codec, stored));
   staged_.insert(id);
   if (type == ObjectType::kChunk) {
     ++stats_.new_chunks;
@@ -388,8 +390,10 @@ Result<Pointer> Adder::AddDirectory(const std::string& root) {
 }
 
 Result<std::string> Adder::Commit() {
-  if (!pack_ || pack_->count() == 0) return std::string();
-  auto writer = std::move(pack_);
+  if (!pack_) return std::string();
+  auto appender = std::move(pack_);
+  CAIRN_ASSIGN_OR_RAISE(auto writer, appender->Finish());
+  if (writer->count() == 0) return std::string();
   CAIRN_RETURN_NOT_OK(MakeDirectories(cache_->dir()));
   CAIRN_ASSIGN_OR_RAISE(auto name, writer->Finish(cache_->dir()));
   cache_->AddPack(name, writer->records());

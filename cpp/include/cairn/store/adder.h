@@ -15,6 +15,8 @@
 
 namespace cairn::store {
 
+class PackAppender;
+
 /// Called on the thread that runs an operation with the bytes done so far; returning false
 /// cancels the operation (it then fails with Status::Cancelled, having stored nothing new).
 using ProgressFn = std::function<bool(uint64_t done)>;
@@ -72,7 +74,7 @@ class Adder {
   std::string tmp_dir_;
   AddOptions options_;
   std::shared_ptr<arrow::internal::ThreadPool> pool_;
-  std::unique_ptr<PackWriter> pack_;
+  std::unique_ptr<PackAppender> pack_;  // the pack being staged, written on its own thread
   std::unordered_set<Digest, DigestHash> staged_;
   ProgressFn progress_;
   uint64_t done_ = 0;

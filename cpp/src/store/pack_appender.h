@@ -1,0 +1,52 @@
+// Appending to a pack on a thread of its own, so writing overlaps hashing and compression
+// (internal to cpp/src/store).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "cairn/store/pack.h"
+
+namespace cairn::store {
+
+/// Owns a PackWriter while a writer thread appends queued entries to it. Push() blocks when
+/// more than a bounded number of bytes wait. Errors (a full disk) come back from the next
+/// Push() and from Finish(). Push and Finish are called from one thread.
+class PackAppender {
+ public:
+  explicit PackAppender(std::unique_ptr<PackWriter> writer);
+  ~PackAppender();
+
+  Status Push(ObjectType type, const Digest& id, uint64_t raw_size, Codec codec,
+              std::string stored);
+  /// Bytes pushed so far (what the pack will hold).
+  uint64_t pushed_bytes() const { return pushed_bytes_; }
+  /// Waits until everything pushed is written; returns the writer, or the first error.
+  Result<std::unique_ptr<PackWriter>> Finish();
+
+ private:
+  struct Item {
+    ObjectType type;
+    Digest id;
+    uint64_t raw_size;
+    Codec codec;
+    std::string stored;
+  };
+  void Loop();
+
+  std::unique_ptr<PackWriter> writer_;
+  std::mutex mutex_;
+  std::condition_variable ready_, space_;
+  std::deque<Item> queue_;
+  uint64_t queued_bytes_ = 0;
+  uint64_t pushed_bytes_ = 0;
+  bool done_ = false;
+  Status error_;
+  std::thread thread_;
+};
+
+}  // namespace cairn::store
