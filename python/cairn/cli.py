@@ -144,9 +144,9 @@ def _cmd_gc(args) -> int:
 
 def _cmd_fsck(args) -> int:
     repo = Repo.find()
-    damage = ops.fsck(repo, _progress(args.quiet))
+    damage = ops.fsck(repo, _progress(args.quiet), remote=args.remote)
     if not damage:
-        print("fsck: every pack and object verified")
+        print("fsck: every pack and object verified" + (f" on remote {args.remote}" if args.remote else ""))
         return 0
     for d in damage:
         used = f" (used by {', '.join(d.used_by)})" if d.used_by else ""
@@ -221,8 +221,10 @@ def _parser() -> argparse.ArgumentParser:
             s.add_argument("-f", "--force", action="store_true", help="overwrite changes not in the cache")
     s = cmd("gc", _cmd_gc, "drop data no pointer in any commit needs (a dry run unless --force)")
     s.add_argument("-f", "--force", action="store_true", help="really delete")
-    s.add_argument("-r", "--remote", help="report for a remote instead of the cache (dry run)")
-    cmd("fsck", _cmd_fsck, "verify every pack and object in the cache")
+    s.add_argument("-r", "--remote", help="collect a remote folder instead of the cache (only "
+                   "if no other repository pushes to it)")
+    s = cmd("fsck", _cmd_fsck, "verify every pack and object in the cache (or a remote)")
+    s.add_argument("-r", "--remote", help="verify this remote instead of the cache")
     s = cmd("log", _cmd_log, "versions of a tracked path across git history")
     s.add_argument("path")
     s = cmd("diff", _cmd_diff, "changes of a tracked path since a revision")

@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+import cairn
 import cairn.data
 from cairn.data.repo import Repo
 
@@ -219,3 +220,66 @@ def test_help_for_every_command(repo):
             cli.main([command, "--help"])
         assert e.value.code == 0
         assert command in repo.capsys.readouterr().out
+
+
+def test_status_sees_an_edit_that_keeps_size_and_mtime(repo):
+    path = repo.root / "s.txt"
+    path.write_bytes(b"a" * 1000)
+    repo("add", "s.txt")
+    st = path.stat()
+    with open(path, "r+b") as f:  # same inode, same size
+        f.write(b"b")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert "modified:" in repo("status")
+
+
+def test_adding_an_unchanged_file_again_stores_nothing(repo):
+    path = repo.root / "u.bin"
+    path.write_bytes(os.urandom(200_000))
+    repo("add", "u.bin")
+    old = path.stat().st_mtime_ns - 10_000_000_000  # make it old enough to trust its stat
+    os.utime(path, ns=(old, old))
+    repo("add", "u.bin")  # hashes once more: the stat changed
+    out = repo("add", "u.bin")
+    assert "(0 B new, 0 B stored)" in out
+
+
+def test_read_text_at_a_revision_reads_tracked_data(repo, monkeypatch):
+    corpus = repo.root / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("one two\nthree\n")
+    (corpus / "b.txt").write_text("four\n")
+    repo("add", "corpus")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "v1")
+    repo.git("tag", "v1")
+    (corpus / "a.txt").write_text("changed\n")
+    repo("add", "corpus")
+    repo.git("commit", "-qam", "v2")
+    monkeypatch.chdir(repo.root)
+    words = cairn.read_text("corpus/*.txt", rev="v1").str.split().flatten()
+    assert sorted(words.compute()) == ["four", "one", "three", "two"]
+    assert cairn.read_text("corpus", rev="main").compute() == ["changed\n", "four\n"]
+    with pytest.raises(FileNotFoundError, match="not tracked"):
+        cairn.read_text("nothing.txt", rev="v1")
+
+
+def test_remote_fsck_and_gc(repo, tmp_path):
+    repo("remote", "add", "origin", str(tmp_path / "remote"))
+    (repo.root / "keep.bin").write_bytes(os.urandom(100_000))
+    repo("add", "keep.bin")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "keep")
+    repo("push")
+    (repo.root / "tmp.bin").write_bytes(os.urandom(100_000))
+    repo("add", "tmp.bin")
+    repo("push")
+    (repo.root / "tmp.bin.cairn").unlink()
+    assert "every pack and object verified on remote origin" in repo("fsck", "--remote", "origin")
+    assert "would drop" in repo("gc", "--remote", "origin")
+    assert "remote origin: dropped" in repo("gc", "--remote", "origin", "--force")
+    shutil.rmtree(repo.root / ".cairn" / "cache")
+    (repo.root / "keep.bin").unlink()
+    repo("pull")
+    assert (repo.root / "keep.bin").stat().st_size == 100_000
+    assert "every pack and object verified" in repo("fsck", "--remote", "origin")

@@ -48,7 +48,8 @@ def _expand_paths(urlpath: Any) -> list[str]:
 def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str | None = "infer",
               encoding: str = "utf-8", errors: str = "strict", linedelimiter: str | None = None,
               collection: bool = True, storage_options: dict | None = None,
-              files_per_partition: int | None = None, include_path: bool = False) -> Any:
+              files_per_partition: int | None = None, include_path: bool = False,
+              rev: str | None = None) -> Any:
     """Read text files into a Bag of lines (line endings kept, as in Dask).
 
     Parameters
@@ -70,6 +71,10 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
         Group several small files into one partition.
     include_path : bool
         Give ``(line, path)`` pairs.
+    rev : str, optional
+        Read data tracked by ``cairn add`` as it was at this git revision (commit, branch
+        or tag), fetching it from the remote if the cache lacks it. Paths and globs name
+        tracked files or folders; see :func:`cairn.data.local_paths`.
 
     Examples
     --------
@@ -90,6 +95,10 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
         raise ValueError(f"blocksize must be a positive number of bytes, got {blocksize}")
     if files_per_partition is not None and files_per_partition < 1:
         raise ValueError(f"files_per_partition must be at least 1, got {files_per_partition}")
+    if rev is not None:
+        from ..data.files import local_paths
+
+        urlpath = local_paths(urlpath, rev)
     paths = _expand_paths(urlpath)
     codecs = [textio.infer_compression(p) if compression == "infer" else compression
               for p in paths]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import bisect
+import fnmatch
+import glob as _glob
 import io
 import os
+from pathlib import Path
 
 from .repo import POINTER_SUFFIX, CairnError, Repo, _store, parse_pointer
 
-__all__ = ["open", "read_bytes", "ls"]
+__all__ = ["open", "read_bytes", "ls", "local_paths"]
 
 
 class _ChunkReader(io.RawIOBase):
@@ -187,3 +190,62 @@ def ls(path: str | os.PathLike = ".", rev: str | None = None,
         out.append({"path": data_rel, "size": size, "oid": oid,
                     "type": "directory" if kind == "dir" else "file"})
     return out
+
+
+def local_paths(urlpath, rev: str, repo: str | os.PathLike | None = None) -> list[str]:
+    """Local files holding the tracked data ``urlpath`` had at git revision ``rev``, for
+    readers that need real files (``cairn.read_text(..., rev=)``).
+
+    ``urlpath`` is a path, a glob, or a list of them, relative to the current folder; a
+    tracked folder stands for all its files. A work-tree file that already has the right
+    content is used as it is; other files are written once, verified, to
+    ``.cairn/cache/files/<oid>/<name>`` (``cairn gc --force`` removes them).
+    """
+    items = [urlpath] if isinstance(urlpath, (str, os.PathLike)) else list(urlpath)
+    r = Repo.find(repo)
+    listing = ls(".", rev=rev, repo=r.root)
+    files: dict[str, dict] = {}
+    for entry in listing:
+        if entry["type"] == "file":
+            files[entry["path"]] = entry
+        else:
+            for inner in ls(entry["path"], rev=rev, repo=r.root):
+                files[inner["path"]] = inner
+    chosen: list[dict] = []
+    for item in items:
+        rel = r.rel(os.fspath(item)) if not _glob.has_magic(os.fspath(item)) else None
+        if rel is None:
+            pattern = Path(os.path.abspath(os.fspath(item))).relative_to(r.root).as_posix()
+            matches = [files[p] for p in sorted(files) if fnmatch.fnmatchcase(p, pattern)]
+            if not matches:
+                raise FileNotFoundError(f"no tracked files match {os.fspath(item)!r} at {rev}")
+        elif rel in files:
+            matches = [files[rel]]
+        else:
+            matches = [files[p] for p in sorted(files) if p.startswith(rel + "/")]
+            if not matches:
+                raise FileNotFoundError(f"{os.fspath(item)!r} is not tracked by cairn at {rev}")
+        chosen.extend(m for m in matches if m not in chosen)
+    out = []
+    materializer = None
+    for entry in chosen:
+        here = r.root / entry["path"]
+        if here.is_file() and not here.is_symlink() and here.stat().st_size == entry["size"] \
+                and r.file_oid(here) == entry["oid"]:
+            out.append(str(here))
+            continue
+        target = r.dir / "cache" / "files" / entry["oid"] / here.name
+        if not target.is_file():
+            _ensure_file(r, entry)
+            if materializer is None:
+                materializer = _store.Materializer.make(r.cache())
+            pointer = _store.encode_pointer("file", entry["oid"], entry["size"], False, 0)
+            materializer.write(pointer, entry["path"], str(target), None)
+        out.append(str(target))
+    r.save_state()
+    return out
+
+
+def _ensure_file(repo: Repo, entry: dict) -> None:
+    pointer = _store.encode_pointer("file", entry["oid"], entry["size"], False, 0)
+    _ensure(repo, pointer, entry["path"] + POINTER_SUFFIX)

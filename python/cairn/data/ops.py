@@ -9,6 +9,7 @@ that names the file and what to do.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,13 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
             start = time.perf_counter()
             before = adder.stats()
             is_dir = full.is_dir()
+            unchanged = _unchanged_file(repo, cache, rel, full) if not is_dir else None
+            if unchanged is not None:
+                kind, oid, size, executable, files = parse_pointer(unchanged, rel + POINTER_SUFFIX)
+                results.append(AddResult(rel, rel + POINTER_SUFFIX, kind, size, 1, 0, 0,
+                                         time.perf_counter() - start))
+                continue
+            hashed_at = time.time_ns()
             total = _tree_size(full) if is_dir else full.stat().st_size
             callback = progress(f"add {rel}", total)
             try:
@@ -76,6 +84,8 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
                 raise CairnError(str(e)) from None
             after = adder.stats()
             kind, oid, size, executable, files = parse_pointer(pointer, rel + POINTER_SUFFIX)
+            if kind == "file":
+                repo.remember_oid(full, oid, hashed_at)
             staged.append((rel, pointer))
             results.append(AddResult(
                 rel, rel + POINTER_SUFFIX, kind, size, files if kind == "dir" else 1,
@@ -86,7 +96,25 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
         for rel, pointer in staged:
             repo.add_to_gitignore(rel)
             repo.write_pointer(rel + POINTER_SUFFIX, pointer)
+        repo.save_state()
     return results
+
+
+def _unchanged_file(repo: Repo, cache, rel: str, full: Path) -> str | None:
+    """The current pointer text if the file is already recorded by it (per the stat cache)
+    and its data is in the cache: `cairn add` of an unchanged file is then instant."""
+    pointer_path = repo.root / (rel + POINTER_SUFFIX)
+    if not pointer_path.is_file() or full.is_symlink():
+        return None
+    try:
+        text = repo.read_pointer(rel + POINTER_SUFFIX)
+    except CairnError:
+        return None
+    kind, oid, size, executable, _ = parse_pointer(text, rel + POINTER_SUFFIX)
+    st = full.stat()
+    if kind != "file" or st.st_size != size or bool(st.st_mode & 0o100) != executable:
+        return None
+    return text if repo.cached_oid(full) == oid and cache.contains(oid) else None
 
 
 def _tree_size(folder: Path) -> int:
@@ -107,12 +135,12 @@ class Status:
     detail: str = ""
 
 
-def _current_oid(full: Path, kind: str) -> tuple[str, int] | None:
+def _current_oid(repo: Repo, full: Path, kind: str) -> tuple[str, int] | None:
     """(oid, size) of what is in the work tree now, or None if nothing is there."""
     if kind == "file":
         if not full.is_file() or full.is_symlink():
             return None
-        return _store.hash_file(str(full)), full.stat().st_size
+        return repo.file_oid(full), full.stat().st_size
     if not full.is_dir():
         return None
     oid, size, _ = _store.manifest_id(str(full))
@@ -128,7 +156,7 @@ def status(repo: Repo, paths: list[str] | None = None) -> list[Status]:
         text = repo.read_pointer(pointer_rel)
         kind, oid, size, _, _ = parse_pointer(text, pointer_rel)
         full = repo.data_path(pointer_rel)
-        now = _current_oid(full, kind)
+        now = _current_oid(repo, full, kind)
         if now is None:
             state = Status(data_rel, "missing", "run `cairn checkout` to restore it")
         elif now[0] != oid:
@@ -138,6 +166,7 @@ def status(repo: Repo, paths: list[str] | None = None) -> list[Status]:
         if state.state != "modified" and not cache.contains(oid):
             state = Status(data_rel, "not in cache", "run `cairn fetch` to get its data")
         out.append(state)
+    repo.save_state()
     return out
 
 
@@ -167,7 +196,7 @@ def checkout(repo: Repo, paths: list[str] | None = None, force: bool = False,
         for pointer_rel, text, kind, oid, size, full in plans:
             data_rel = pointer_rel[: -len(POINTER_SUFFIX)]
             if kind == "file" and full.is_file() and full.stat().st_size == size \
-                    and _store.hash_file(str(full)) == oid:
+                    and repo.file_oid(full) == oid:
                 results.append(CheckoutResult(data_rel, 0))
                 continue
             if kind == "file" and full.is_dir():
@@ -175,8 +204,12 @@ def checkout(repo: Repo, paths: list[str] | None = None, force: bool = False,
             if kind == "dir" and full.exists() and not full.is_dir():
                 raise CairnError(f"cannot check out '{data_rel}': a file is in the way")
             callback = progress(f"checkout {data_rel}", size)
+            started = time.time_ns()
             written = materializer.write(text, pointer_rel, str(full), callback)
+            if kind == "file":
+                repo.remember_oid(full, oid, started)
             results.append(CheckoutResult(data_rel, written))
+        repo.save_state()
     return results
 
 
@@ -185,7 +218,7 @@ def _refuse_unsaved(repo: Repo, cache, full: Path, kind: str, oid: str, pointer_
     hint = (f"; `cairn add {data_rel}` to keep them, or `cairn checkout --force` to discard them")
     if kind == "file":
         if full.is_file() and not full.is_symlink():
-            now = _store.hash_file(str(full))
+            now = repo.file_oid(full)
             if now != oid and not cache.contains(now):
                 raise CairnError(f"'{data_rel}' has changes that are not in the cache{hint}")
         return
@@ -300,11 +333,11 @@ class Damage:
     used_by: list[str] = field(default_factory=list)
 
 
-def fsck(repo: Repo, progress: Progress = _no_progress) -> list[Damage]:
-    """Verifies every pack and object of the cache; names the tracked paths that a damaged
-    object belongs to."""
+def fsck(repo: Repo, progress: Progress = _no_progress, remote: str | None = None) -> list[Damage]:
+    """Verifies every pack and object of the cache (or of a remote); names the tracked paths
+    that a damaged object belongs to."""
     with repo.lock():
-        cache = repo.cache()
+        cache = repo.cache() if remote is None else repo.remote_store(remote)[1]
         callback = progress("fsck", max(1, cache.stored_bytes()))
         found = [Damage(*d) for d in _store.verify(cache, callback)]
         if found:
@@ -336,17 +369,16 @@ def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
     keep = repo.pointers_in_history()
     with repo.lock(exclusive=True):
         if remote is not None:
+            # Only this repository's history is known here: a remote shared by several
+            # repositories must not be collected from one of them (docs/store.md).
             name, store = repo.remote_store(remote)
-            if not force:
-                stats = _store.collect_garbage(store, keep, str(repo.tmp), True)
-            else:
-                raise CairnError("gc of a remote folder: run `cairn gc` on a machine where the "
-                                 "remote is a local folder, with --remote and --force")
-            return GcResult(True, remote=name, **stats)
+            stats = _store.collect_garbage(store, keep, str(repo.tmp), not force)
+            return GcResult(not force, remote=name, **stats)
         stats = _store.collect_garbage(repo.cache(), keep, str(repo.tmp), not force)
         if force:
             repo._cache = None
             _clean_tmp(repo)
+            shutil.rmtree(repo.dir / "cache" / "files", ignore_errors=True)
     return GcResult(not force, **stats)
 
 
@@ -412,7 +444,7 @@ def diff(repo: Repo, path: str, rev: str = "HEAD") -> list[Change]:
     old = parse_pointer(old_text, f"{pointer_rel} at {rev}") if old_text else None
     kind = old[0] if old else ("dir" if full.is_dir() else "file")
     if kind == "file":
-        now = _current_oid(full, "file")
+        now = _current_oid(repo, full, "file")
         if old is None and now is None:
             raise CairnError(f"'{rel}' is neither in {rev} nor in the work tree")
         if old is None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -52,6 +54,8 @@ class Repo:
         self.packs = self.dir / "cache" / "packs"
         self.tmp = self.dir / "tmp"
         self._cache = None
+        self._state: dict | None = None
+        self._state_dirty = False
 
     # -- finding and creating ------------------------------------------------------------
     @staticmethod
@@ -107,6 +111,56 @@ class Repo:
                 yield
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
+
+    # -- the stat cache: oids of work-tree files that did not change since they were hashed
+    def _load_state(self) -> dict:
+        if self._state is None:
+            try:
+                self._state = json.loads((self.dir / "state").read_text())
+            except (OSError, ValueError):
+                self._state = {}
+        return self._state
+
+    def file_oid(self, full: Path) -> str:
+        """SHA-256 of a work-tree file, from the stat cache when size, mtime and inode are
+        unchanged (and the file was already 2 s old when it was hashed, so an edit within
+        the file system's timestamp granularity is never missed)."""
+        cached = self.cached_oid(full)
+        if cached is not None:
+            return cached
+        st = full.stat()
+        now = time.time_ns()
+        oid = _store.hash_file(str(full))
+        self._load_state()[full.relative_to(self.root).as_posix()] = \
+            [st.st_size, st.st_mtime_ns, st.st_ino, oid, now]
+        self._state_dirty = True
+        return oid
+
+    def cached_oid(self, full: Path) -> str | None:
+        """The stat cache's oid for a work-tree file, or None (no hashing)."""
+        st = full.stat()
+        entry = self._load_state().get(full.relative_to(self.root).as_posix())
+        if entry and entry[:3] == [st.st_size, st.st_mtime_ns, st.st_ino] \
+                and st.st_mtime_ns + 2_000_000_000 < entry[4]:
+            return entry[3]
+        return None
+
+    def remember_oid(self, full: Path, oid: str, hashed_at_ns: int) -> None:
+        st = full.stat()
+        self._load_state()[full.relative_to(self.root).as_posix()] = \
+            [st.st_size, st.st_mtime_ns, st.st_ino, oid, hashed_at_ns]
+        self._state_dirty = True
+
+    def save_state(self) -> None:
+        if not self._state_dirty:
+            return
+        tmp = self.dir / f"state.tmp-{os.getpid()}"
+        try:
+            tmp.write_text(json.dumps(self._state))
+            os.replace(tmp, self.dir / "state")
+        except OSError:
+            pass  # only a cache: losing it costs a re-hash
+        self._state_dirty = False
 
     # -- paths -------------------------------------------------------------------------------
     def rel(self, path: str | os.PathLike) -> str:
