@@ -232,8 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         demo_bag(tmpdir, 32 if small else 256, dask)
         demo_errors_and_graph(tmpdir)
+        from pathlib import Path
+
+        from demo_store import demo_store
+
+        demo_store(Path(tmpdir) / "corpus", Path(tmpdir))
     finally:
-        shutil.rmtree(os.path.join(tmpdir, "corpus"), ignore_errors=True)
+        for name in ("corpus", "project", "remote", "clone"):
+            shutil.rmtree(os.path.join(tmpdir, name), ignore_errors=True)
     print(f"\ndemo finished in {time.perf_counter() - t0:.1f} s")
     return 0
 

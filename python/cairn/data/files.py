@@ -79,30 +79,42 @@ def _locate(repo: Repo, path: str, rev: str | None) -> tuple[str, str, str]:
     raise CairnError(f"'{rel}' is not tracked by cairn {where}")
 
 
-def _ensure(repo: Repo, text: str, pointer_rel: str) -> None:
-    """Fetches the data of one pointer from the default remote if the cache lacks any."""
+def _ensure(repo: Repo, text: str, pointer_rel: str, top_only: bool = False) -> None:
+    """Fetches from the default remote what the cache lacks to read one pointer (with
+    top_only, just its top object: a folder's listing)."""
     cache = repo.cache()
-    ids, missing, _ = _store.closure([cache], [(text, pointer_rel)])
-    if not missing:
+    kind, oid, _, _, _ = parse_pointer(text, pointer_rel)
+    if top_only and cache.contains(oid):
         return
+    if not top_only:
+        _, missing, _ = _store.closure([cache], [(text, pointer_rel)])
+        if not missing:
+            return
     name, remote = repo.remote_store(None)
-    ids, missing, _ = _store.closure([cache, remote], [(text, pointer_rel)])
+    if top_only:
+        ids, missing = ([oid], []) if remote.contains(oid) else ([], [oid])
+    else:
+        ids, missing, _ = _store.closure([cache, remote], [(text, pointer_rel)])
     if missing:
-        raise CairnError(f"the data of '{pointer_rel}' is neither in the cache nor on remote '{name}'")
+        raise CairnError(
+            f"the data of '{pointer_rel[: -len(POINTER_SUFFIX)]}' is neither in the cache nor on "
+            f"remote '{name}'; run `cairn push --all-commits` where it was added")
     with repo.lock():
         _store.copy_objects(remote, cache, [i for i in ids if not cache.contains(i)], [], str(repo.tmp))
 
 
 def _file_entry(repo: Repo, path: str, rev: str | None) -> tuple[str, int, str]:
     text, pointer_rel, inner = _locate(repo, path, rev)
-    _ensure(repo, text, pointer_rel)
     kind, oid, size, _, _ = parse_pointer(text, pointer_rel)
     if kind == "file":
         if inner:
             raise CairnError(f"'{path}': {pointer_rel[:-len(POINTER_SUFFIX)]} is a file, not a folder")
+        _ensure(repo, text, pointer_rel)
         return oid, size, pointer_rel
+    _ensure(repo, text, pointer_rel, top_only=True)
     for p, file_oid, file_size, _ in _store.Materializer.make(repo.cache(), 1).read_manifest(oid):
         if p == inner:
+            _ensure_file(repo, {"oid": file_oid, "size": file_size, "path": f"{pointer_rel}/{p}"})
             return file_oid, file_size, pointer_rel
     if not inner:
         raise IsADirectoryError(f"'{path}' is a tracked folder; use cairn.data.ls to list it")
@@ -178,7 +190,7 @@ def ls(path: str | os.PathLike = ".", rev: str | None = None,
         kind, oid, size, _, _ = parse_pointer(text, base + POINTER_SUFFIX)
         if kind == "file":
             return [{"path": base, "size": size, "oid": oid, "type": "file"}]
-        _ensure(r, text, base + POINTER_SUFFIX)
+        _ensure(r, text, base + POINTER_SUFFIX, top_only=True)
         entries = _store.Materializer.make(r.cache(), 1).read_manifest(oid)
         return [{"path": f"{base}/{q}", "size": s, "oid": o, "type": "file"} for q, o, s, _ in entries]
     out = []

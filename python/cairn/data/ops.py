@@ -296,8 +296,8 @@ def fetch(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
         if missing:
             raise CairnError(
                 f"{len(missing)} object(s) needed by the pointers are neither in the cache nor "
-                f"on remote '{name}' (e.g. {missing[0][:12]}); was `cairn push` run where the "
-                "data was added?")
+                f"on remote '{name}' (e.g. {missing[0][:12]}); run `cairn push` (or `cairn push "
+                "--all-commits` for older revisions) where the data was added")
         return _copy(name, source, cache, ids, list(repair or []), repo, f"fetch from {name}",
                      progress, start)
 
