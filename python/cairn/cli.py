@@ -63,7 +63,8 @@ def _cmd_add(args) -> int:
         what = f"{r.files} files, " if r.kind == "dir" else ""
         print(f"added {r.path}: {what}{_size(r.size)} ({_size(r.new_bytes)} new, "
               f"{_size(r.stored_bytes)} stored) in {r.seconds:.2f} s, {rate:.0f} MiB/s")
-    print("next: git add the .cairn pointer file(s) and the .gitignore, then git commit")
+    if not args.quiet:
+        print("next: git add the .cairn pointer file(s) and the .gitignore, then git commit")
     return 0
 
 

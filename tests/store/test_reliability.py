@@ -136,3 +136,23 @@ def test_disk_full_gives_a_clear_error_and_keeps_the_cache_intact(tmp_path, caps
         assert (root / "first.bin").read_bytes() == first
     finally:
         subprocess.run(["umount", "-l", str(small)], capture_output=True)
+
+
+def test_push_and_pull_with_a_remote_on_another_file_system(repo, tmp_path, capsys):
+    """A NAS or another mount: packs cannot be renamed across file systems."""
+    other = tmp_path / "mnt"
+    if not _mount_tmpfs(other, "32m"):
+        pytest.skip("needs permission to mount a tmpfs (root in a container)")
+    try:
+        data = make_text(repo.root / "t.txt", 20_000, 7)
+        repo("remote", "add", "nas", str(other / "store"))
+        repo("add", "t.txt")
+        repo.git("add", "-A")
+        repo.git("commit", "-qm", "t")
+        assert "pushed to nas" in repo("push")
+        clone = tmp_path / "clone"
+        git(tmp_path, "clone", "-q", str(repo.root), str(clone))
+        Cli(clone, capsys)("pull")
+        assert (clone / "t.txt").read_bytes() == data
+    finally:
+        subprocess.run(["umount", "-l", str(other)], capture_output=True)

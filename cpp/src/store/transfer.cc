@@ -180,6 +180,8 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
   TransferStats stats;
   if (wanted.empty()) return stats;
   CAIRN_RETURN_NOT_OK(MakeDirectories(tmp_dir));
+  const bool local_dest = IsLocal(dest.fs());
+  if (local_dest) CAIRN_RETURN_NOT_OK(MakeDirectories(dest.dir()));
   CAIRN_ASSIGN_OR_RAISE(auto pool, arrow::internal::ThreadPool::Make(IoThreads(threads)));
   struct Fetched {
     IndexRecord record;
@@ -231,7 +233,9 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
     }
     const Fetched& f = *result;
     if (!writer) {
-      auto made = PackWriter::Create(tmp_dir);
+      // A local destination gets its temporary pack in its own folder, so moving it into
+      // place is a rename on one file system (a remote folder may be another mount).
+      auto made = PackWriter::Create(local_dest ? dest.dir() : tmp_dir);
       if (!made.ok()) {
         failure = made.status();
         continue;

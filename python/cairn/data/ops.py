@@ -373,18 +373,21 @@ def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
             # repositories must not be collected from one of them (docs/store.md).
             name, store = repo.remote_store(remote)
             stats = _store.collect_garbage(store, keep, str(repo.tmp), not force)
+            if force:
+                _clean_stale([Path(store.dir)])
             return GcResult(not force, remote=name, **stats)
         stats = _store.collect_garbage(repo.cache(), keep, str(repo.tmp), not force)
         if force:
             repo._cache = None
-            _clean_tmp(repo)
+            _clean_stale([repo.tmp, repo.packs])
             shutil.rmtree(repo.dir / "cache" / "files", ignore_errors=True)
     return GcResult(not force, **stats)
 
 
-def _clean_tmp(repo: Repo) -> None:
+def _clean_stale(folders: list[Path]) -> None:
+    """Removes temporary files older than an hour (left by killed commands)."""
     cutoff = time.time() - 3600
-    for folder in (repo.tmp, repo.packs):
+    for folder in folders:
         for p in folder.glob("*tmp-*"):
             try:
                 if p.stat().st_mtime < cutoff:

@@ -56,6 +56,7 @@ class Repo:
         self._cache = None
         self._state: dict | None = None
         self._state_dirty = False
+        self._hashed: dict[tuple, str] = {}  # files hashed by this process, by stat
 
     # -- finding and creating ------------------------------------------------------------
     @staticmethod
@@ -129,8 +130,12 @@ class Repo:
         if cached is not None:
             return cached
         st = full.stat()
+        key = (str(full), st.st_size, st.st_mtime_ns, st.st_ino)
+        if key in self._hashed:
+            return self._hashed[key]
         now = time.time_ns()
         oid = _store.hash_file(str(full))
+        self._hashed[key] = oid
         self._load_state()[full.relative_to(self.root).as_posix()] = \
             [st.st_size, st.st_mtime_ns, st.st_ino, oid, now]
         self._state_dirty = True
