@@ -59,6 +59,9 @@ def _cmd_init(args) -> int:
 def _cmd_add(args) -> int:
     repo = Repo.find()
     for r in ops.add(repo, args.paths, _progress(args.quiet), level=args.level):
+        if r.unchanged:
+            print(f"unchanged {r.path}: {_size(r.size)}, already recorded in {r.pointer}")
+            continue
         rate = r.size / r.seconds / 2**20 if r.seconds > 0 else 0
         what = f"{r.files} files, " if r.kind == "dir" else ""
         print(f"added {r.path}: {what}{_size(r.size)} ({_size(r.new_bytes)} new, "

@@ -73,6 +73,41 @@ TEST(Chunker, BoundariesStableUnderInsertAndDelete) {
   }
 }
 
+// The rule exactly as docs/store-format.md states it, one byte at a time: the optimised
+// chunker must cut at the very same places (cut points are part of the format).
+size_t SpecChunkLength(const uint8_t* data, size_t size) {
+  uint64_t gear[256];
+  uint64_t x = 0;
+  for (auto& g : gear) {
+    x += 0x9E3779B97F4A7C15ull;
+    uint64_t z = x;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    g = z ^ (z >> 31);
+  }
+  const uint64_t mask_s = ~uint64_t{0} << 46, mask_l = ~uint64_t{0} << 50;
+  if (size <= ChunkerLimits::kMin) return size;
+  uint64_t fp = 0;
+  for (size_t i = ChunkerLimits::kMin; i < size && i < ChunkerLimits::kMax; ++i) {
+    fp = (fp << 1) + gear[data[i]];
+    if ((fp & (i < ChunkerLimits::kNormal ? mask_s : mask_l)) == 0) return i + 1;
+  }
+  return std::min(size, ChunkerLimits::kMax);
+}
+
+TEST(Chunker, CutsFollowTheSpecifiedRule) {
+  for (uint64_t seed : {4, 5, 6}) {
+    std::string data = RandomBytes(6 << 20, seed);
+    const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+    size_t pos = 0;
+    while (pos < data.size()) {
+      size_t want = SpecChunkLength(p + pos, data.size() - pos);
+      ASSERT_EQ(NextChunkLength(p + pos, data.size() - pos, true), want) << "at " << pos;
+      pos += want;
+    }
+  }
+}
+
 TEST(Chunker, SameDataSameCuts) {
   std::string data = RandomBytes(2 << 20, 3);
   EXPECT_EQ(Chunks(data), Chunks(std::string(data)));

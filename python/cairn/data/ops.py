@@ -35,6 +35,7 @@ class AddResult:
     new_bytes: int
     stored_bytes: int
     seconds: float
+    unchanged: bool = False     # already recorded by its pointer: nothing was read
 
 
 def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: int = 1) -> list[AddResult]:
@@ -70,7 +71,7 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
             if unchanged is not None:
                 kind, oid, size, executable, files = parse_pointer(unchanged, rel + POINTER_SUFFIX)
                 results.append(AddResult(rel, rel + POINTER_SUFFIX, kind, size, 1, 0, 0,
-                                         time.perf_counter() - start))
+                                         time.perf_counter() - start, unchanged=True))
                 continue
             hashed_at = time.time_ns()
             total = _tree_size(full) if is_dir else full.stat().st_size
