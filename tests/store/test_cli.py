@@ -239,9 +239,14 @@ def test_adding_an_unchanged_file_again_stores_nothing(repo):
     repo("add", "u.bin")
     old = path.stat().st_mtime_ns - 10_000_000_000  # make it old enough to trust its stat
     os.utime(path, ns=(old, old))
-    repo("add", "u.bin")  # hashes once more: the stat changed
-    out = repo("add", "u.bin")
-    assert "(0 B new, 0 B stored)" in out
+    assert "(0 B new, 0 B stored)" in repo("add", "u.bin")  # hashed again: its stat changed
+    packs = sorted((repo.root / ".cairn" / "cache" / "packs").iterdir())
+    out = repo("add", "u.bin")  # now the stat cache knows it: not even read
+    assert "unchanged u.bin" in out
+    assert sorted((repo.root / ".cairn" / "cache" / "packs").iterdir()) == packs
+    with open(path, "r+b") as f:  # an edit is never missed
+        f.write(b"x")
+    assert "added u.bin" in repo("add", "u.bin")
 
 
 def test_read_text_at_a_revision_reads_tracked_data(repo, monkeypatch):
