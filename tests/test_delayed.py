@@ -31,7 +31,7 @@ def test_wide_graph_sum(scheduler):
     assert delayed(sum)(xs).compute() == sum(range(1, 1001))
 
 
-def test_diamond_computes_shared_dependency_once(scheduler):
+def test_diamond_computes_shared_dependency_once(inprocess_scheduler):
     calls = []
 
     def source():
@@ -46,7 +46,7 @@ def test_diamond_computes_shared_dependency_once(scheduler):
     assert len(calls) == 1
 
 
-def test_shared_dependency_across_compute_arguments_runs_once(scheduler):
+def test_shared_dependency_across_compute_arguments_runs_once(inprocess_scheduler):
     calls = []
 
     def source():

@@ -27,8 +27,10 @@ _SCHEDULER_ALIASES = {
     "sync": "sync",
     "synchronous": "sync",
     "single-threaded": "sync",
+    "processes": "processes",
+    "multiprocessing": "processes",
 }
-_LATER = {"processes", "multiprocessing", "distributed"}
+_LATER = {"distributed"}
 
 
 class literal:
@@ -65,7 +67,7 @@ def _scheduler_mode(scheduler: Any) -> str:
         if scheduler.lower() in _LATER:
             raise ValueError(
                 f"scheduler {scheduler!r} is not available in this version of cairn; "
-                "use 'threads' (default) or 'sync'"
+                "use 'threads' (default), 'processes' or 'sync'"
             )
     choices = ", ".join(repr(k) for k in _SCHEDULER_ALIASES)
     raise ValueError(
@@ -117,10 +119,11 @@ def get(
         key of ``dsk`` is replaced by that key's result; lists are traversed.
     keys : key or list of keys
         What to compute. A list (possibly nested) gives a tuple of the same shape.
-    scheduler : {"threads", "sync"}, optional
-        Default from ``cairn.config`` (``"threads"``).
+    scheduler : {"threads", "sync", "processes"}, optional
+        Default from ``cairn.config`` (``"threads"``). ``"processes"`` runs Python tasks
+        in warm worker processes (one per worker), for code that holds the GIL.
     num_workers : int, optional
-        Threads to use (default: the number of cores).
+        Threads (or worker processes) to use (default: the number of cores).
     optimize_graph : bool
         Fuse linear chains of tasks (culling of unneeded tasks always happens).
 
@@ -173,7 +176,12 @@ def _execute(
         progress = report
 
     try:
-        values = _core.execute(dsk, flat, mode, num_workers, progress, optimize_graph)
+        if mode == "processes":
+            from .processes import scheduler as _processes
+
+            values = _processes.execute(dsk, flat, num_workers, progress, optimize_graph)
+        else:
+            values = _core.execute(dsk, flat, mode, num_workers, progress, optimize_graph)
     except BaseException:
         for cb in callbacks:
             cb._finish(dsk, True)

@@ -1,0 +1,239 @@
+"""``scheduler="processes"``: the C++ scheduler runs the graph; Python tasks run in workers.
+
+The graph is rewritten so that each Python task becomes a call of a :class:`RemoteTask`
+on its dependencies. The C++ executor's threads call them; each thread drives one worker
+process, so a chain of tasks on one thread stays in one worker and its intermediate
+results never leave it. A task's result stays in the worker as a :class:`RemoteRef`;
+another worker that needs it gets it through shared memory (:mod:`cairn.processes.shm`),
+and the caller gets the final values the same way. The Python tasks of a graph are
+cloudpickled once and sent once to each worker that runs any of them.
+
+A worker that dies is replaced and its task retried (``processes.retries``, default 1);
+results that died with it are recomputed from their tasks.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import uuid
+import warnings
+from typing import Any
+
+import cloudpickle
+
+from .. import config as _config
+from . import shm
+from .pool import RemoteError, WorkerDied, WorkerHandle, WorkerPool, describe_exit, get_pool
+
+
+class TaskCrashedError(RuntimeError):
+    """A task killed its worker process more often than the retries allow."""
+
+
+class _Graph:
+    """A graph's Python tasks, pickled once, sent once per worker."""
+
+    def __init__(self, tasks: dict):
+        self.gid = uuid.uuid4().hex
+        self.tasks = tasks
+        self._payload: bytes | None = None
+        self._lock = threading.Lock()
+        self.exports: list[tuple] = []  # shared-memory files to remove at the end
+        self.cancelled = threading.Event()
+
+    def payload(self) -> bytes:
+        with self._lock:
+            if self._payload is None:
+                try:
+                    self._payload = cloudpickle.dumps(self.tasks, protocol=5)
+                except Exception as e:  # noqa: BLE001 (find the task to name it)
+                    raise _unpicklable(self.tasks, e) from None
+            return self._payload
+
+    def ship_to(self, worker: WorkerHandle) -> None:
+        if self.gid not in worker.graphs:
+            # The parent's import path, so functions pickled by reference (defined in an
+            # importable module) import in the worker as they did here.
+            worker.send(("graph", self.gid, self.payload(), list(sys.path)))
+            worker.graphs.add(self.gid)
+
+
+def _unpicklable(tasks: dict, error: Exception) -> Exception:
+    for key, task in tasks.items():
+        try:
+            cloudpickle.dumps(task)
+        except Exception as e:  # noqa: BLE001
+            return TypeError(
+                f"task {key!r} cannot be sent to a worker process: {type(e).__name__}: {e} "
+                "(use scheduler='threads' for tasks that hold locks, open files or sockets)")
+    return TypeError(f"the graph cannot be sent to the worker processes: {error}")
+
+
+class RemoteRef:
+    """A task result held by a worker process."""
+
+    __slots__ = ("worker", "graph", "key", "task", "args", "export")
+
+    def __init__(self, worker: WorkerHandle, graph: _Graph, key: Any, task: "RemoteTask",
+                 args: tuple):
+        self.worker = worker
+        self.graph = graph
+        self.key = key
+        self.task = task
+        self.args = args  # to recompute it if its worker dies
+        self.export: tuple | None = None
+
+    def describe(self, pool: WorkerPool) -> tuple:
+        """Where another process can load this value from (exported once)."""
+        if self.export is None:
+            try:
+                self.export = self.worker.request("export", self.graph.gid, self.key)
+            except WorkerDied:
+                worker = pool.worker_for_thread()
+                self.task.run_on(pool, worker, self.args, into=self)
+                self.export = self.worker.request("export", self.graph.gid, self.key)
+            if self.export[0] == "shm":
+                self.graph.exports.append(self.export)
+        return self.export
+
+    def __reduce__(self):
+        raise TypeError("a worker's result cannot be pickled directly")
+
+
+class RemoteTask:
+    """Runs one Python task of a graph in the calling thread's worker."""
+
+    __slots__ = ("graph", "key", "deps", "pool")
+
+    def __init__(self, graph: _Graph, key: Any, deps: list, pool: WorkerPool):
+        self.graph, self.key, self.deps, self.pool = graph, key, deps, pool
+
+    def __call__(self, *args: Any) -> RemoteRef:
+        ref = RemoteRef(None, self.graph, self.key, self, args)  # type: ignore[arg-type]
+        retries = int(_config.get("processes.retries", 1))
+        deaths: list[WorkerDied] = []
+        while True:
+            worker = self.pool.worker_for_thread()
+            try:
+                self.run_on(self.pool, worker, args, into=ref)
+                return ref
+            except WorkerDied as died:
+                deaths.append(died)
+                self.pool.replace(worker)
+                if len(deaths) > retries:
+                    raise TaskCrashedError(
+                        f"task {self.key!r} killed its worker process {len(deaths)} times "
+                        f"({describe_exit(died.returncode)}); it was retried {retries} "
+                        "time(s) (config 'processes.retries')") from None
+
+    def run_on(self, pool: WorkerPool, worker: WorkerHandle, args: tuple, into: RemoteRef) -> None:
+        deps = {}
+        for key, value in zip(self.deps, args):
+            if isinstance(value, RemoteRef):
+                if value.worker is worker and not worker.dead:
+                    deps[key] = ("local",)
+                else:
+                    deps[key] = value.describe(pool)
+            else:
+                deps[key] = shm.export(value)
+                if deps[key][0] == "shm":
+                    self.graph.exports.append(deps[key])
+        self.graph.ship_to(worker)
+        try:
+            caught = worker.request("run", self.graph.gid, self.key, deps,
+                                    cancelled=self.graph.cancelled)
+        except RemoteError as e:
+            original = e.original()
+            raise original from original.__cause__
+        into.worker = worker
+        into.export = None
+        for category, message, filename, lineno in caught:
+            warnings.warn_explicit(message, category, filename, lineno)
+
+
+def _is_task(x: Any) -> bool:
+    return type(x) is tuple and len(x) > 0 and callable(x[0])
+
+
+def _dependencies(spec: Any, dsk: dict, out: list) -> None:
+    if isinstance(spec, list):
+        for a in spec:
+            _dependencies(a, dsk, out)
+    elif _is_task(spec):
+        for a in spec[1:]:
+            _dependencies(a, dsk, out)
+    else:
+        try:
+            if spec in dsk and spec not in out:
+                out.append(spec)
+        except TypeError:
+            pass
+
+
+def rewrite(dsk: dict, pool: WorkerPool) -> tuple[dict, _Graph]:
+    """The graph the C++ executor runs: Python tasks become RemoteTask calls."""
+    from .. import _core
+
+    native = _core.NativeTask
+    python_tasks = {k: v for k, v in dsk.items()
+                    if _is_task(v) and not isinstance(v[0], native)}
+    graph = _Graph(python_tasks)
+    out = {}
+    for key, spec in dsk.items():
+        if key in python_tasks:
+            deps: list = []
+            _dependencies(spec, dsk, deps)
+            out[key] = (RemoteTask(graph, key, deps, pool), *deps)
+        else:
+            if _is_task(spec):
+                deps = []
+                _dependencies(spec, dsk, deps)
+                if any(d in python_tasks for d in deps):
+                    raise NotImplementedError(
+                        f"native task {key!r} depends on a Python task; run this graph with "
+                        "scheduler='threads'")
+            out[key] = spec
+    return out, graph
+
+
+def fetch(value: Any, pool: WorkerPool) -> Any:
+    """The caller's copy of a result (results the executor put in containers included)."""
+    if isinstance(value, RemoteRef):
+        return shm.load(value.describe(pool))
+    if type(value) in (list, tuple, set, frozenset):
+        return type(value)(fetch(v, pool) for v in value)
+    if type(value) is dict:
+        return {k: fetch(v, pool) for k, v in value.items()}
+    return value
+
+
+def execute(dsk: dict, keys: list, num_workers: int, progress, optimize_graph: bool) -> list:
+    from .. import _core
+
+    pool = get_pool(num_workers)
+    graph_dsk, graph = rewrite(dsk, pool)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        def on_interrupt(signum, frame):
+            graph.cancelled.set()
+            signal.default_int_handler(signum, frame)
+
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        values = _core.execute(graph_dsk, keys, "threads", num_workers, progress, optimize_graph)
+        return [fetch(v, pool) for v in values]
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        for w in pool.workers:
+            if graph.gid in w.graphs and not w.dead:
+                try:
+                    w.send(("release", graph.gid))
+                except OSError:
+                    pass
+                w.graphs.discard(graph.gid)
+        for e in graph.exports:
+            shm.discard(e)
+        pool.release_threads()

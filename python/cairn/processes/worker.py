@@ -1,0 +1,189 @@
+"""A cairn worker process: runs tasks of a graph and keeps their results.
+
+Started by :mod:`cairn.processes.pool` with ``python -m cairn.processes.worker FD``, where
+FD is its end of a socket pair. Messages (pickled tuples) from the parent:
+
+- ``("graph", gid, payload, sys_path)``: the cloudpickled Python tasks of graph ``gid``
+  (once), and the parent's import path.
+- ``("run", rid, gid, key, deps)``: compute ``key``; ``deps`` maps each dependency key to
+  ``("local", gid)`` (held here), or an :func:`cairn.processes.shm.export` description.
+- ``("export", rid, gid, key)``: describe a held result for another process.
+- ``("release", gid)``: drop everything of a graph.
+
+Replies: ``(rid, "ok", payload)`` or ``(rid, "error", (pickled exception or None,
+traceback text, pickled exception type or None, message))``;
+a task's payload is the warnings it raised, which the parent raises again.
+Exports are answered by a second thread, so a worker busy with a task still serves data.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import queue
+import signal
+import socket
+import sys
+import threading
+import traceback
+import warnings
+from multiprocessing.connection import Connection
+from typing import Any
+
+import cloudpickle
+
+from . import shm
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when the parent dies, even by kill -9."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _is_task(x: Any) -> bool:
+    return type(x) is tuple and len(x) > 0 and callable(x[0])
+
+
+def evaluate(arg: Any, data: dict) -> Any:
+    """Dask's graph spec: lists are traversed, task tuples called, keys replaced."""
+    if isinstance(arg, list):
+        return [evaluate(a, data) for a in arg]
+    if _is_task(arg):
+        func, *args = arg
+        return func(*(evaluate(a, data) for a in args))
+    try:
+        if arg in data:
+            return data[arg]
+    except TypeError:  # unhashable: a plain value
+        pass
+    return arg
+
+
+def _warning(w: warnings.WarningMessage) -> tuple:
+    """A warning a task raised, to be raised again in the parent."""
+    category = w.category
+    try:
+        pickle.dumps(category)
+    except Exception:  # noqa: BLE001 (a warning class defined in __main__ or a closure)
+        category = UserWarning
+    return (category, str(w.message), w.filename, w.lineno)
+
+
+class Worker:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.send_lock = threading.Lock()
+        self.graphs: dict[str, dict] = {}
+        self.results: dict[tuple, Any] = {}
+        self.exported: dict[tuple, tuple] = {}
+        self.lock = threading.Lock()
+        self.tasks: "queue.Queue[tuple | None]" = queue.Queue()
+
+    def reply(self, rid: int, status: str, payload: Any) -> None:
+        data = pickle.dumps((rid, status, payload), protocol=5)
+        with self.send_lock:
+            self.conn.send_bytes(data)
+
+    def fail(self, rid: int, exc: BaseException) -> None:
+        text = "".join(traceback.format_exception(exc))
+        try:
+            blob = cloudpickle.dumps(exc)
+            pickle.loads(blob)  # some exceptions pickle but do not unpickle
+        except Exception:  # noqa: BLE001 (the parent rebuilds it from its type)
+            blob = None
+        try:
+            kind = pickle.dumps(type(exc))
+        except Exception:  # noqa: BLE001 (a class defined in a closure)
+            kind = None
+        self.reply(rid, "error", (blob, text, kind, str(exc)))
+
+    def reader(self) -> None:
+        """Receives messages; runs exports and releases at once, queues tasks."""
+        while True:
+            try:
+                msg = pickle.loads(self.conn.recv_bytes())
+            except (EOFError, OSError):
+                os._exit(0)  # the parent is gone
+            kind = msg[0]
+            if kind == "graph":
+                _, gid, payload, path = msg
+                for entry in reversed(path):
+                    if entry not in sys.path:
+                        sys.path.insert(0, entry)
+                with self.lock:
+                    self.graphs[gid] = payload  # unpickled by the task thread, on first use
+            elif kind == "export":
+                _, rid, gid, key = msg
+                try:
+                    with self.lock:
+                        value = self.results[(gid, key)]
+                    self.reply(rid, "ok", shm.export(value))
+                except BaseException as e:  # noqa: BLE001 (reported to the parent)
+                    self.fail(rid, e)
+            elif kind == "release":
+                _, gid = msg
+                with self.lock:
+                    self.graphs.pop(gid, None)
+                    for k in [k for k in self.results if k[0] == gid]:
+                        del self.results[k]
+            elif kind == "run":
+                self.tasks.put(msg)
+            elif kind == "exit":
+                self.tasks.put(None)
+                return
+
+    def graph(self, gid: str) -> dict:
+        with self.lock:
+            g = self.graphs[gid]
+            if isinstance(g, bytes):
+                g = self.graphs[gid] = cloudpickle.loads(g)
+            return g
+
+    def run_tasks(self) -> None:
+        while True:
+            msg = self.tasks.get()
+            if msg is None:
+                return
+            _, rid, gid, key, deps = msg
+            try:
+                data = {}
+                for dep, where in deps.items():
+                    if where[0] == "local":
+                        with self.lock:
+                            data[dep] = self.results[(gid, dep)]
+                    else:
+                        data[dep] = shm.load(where)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    value = evaluate(self.graph(gid)[key], data)
+                with self.lock:
+                    self.results[(gid, key)] = value
+                self.reply(rid, "ok", [_warning(w) for w in caught])
+            except BaseException as e:  # noqa: BLE001 (reported to the parent)
+                self.fail(rid, e)
+
+
+def main(fd: int) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C reaches it
+    from .. import config
+
+    config.set(scheduler="sync")  # a task that computes runs here, in-process
+    sock = socket.socket(fileno=fd)
+    conn = Connection(sock.detach())
+    worker = Worker(conn)
+    threading.Thread(target=worker.reader, daemon=True, name="cairn-worker-reader").start()
+    worker.reply(0, "ok", os.getpid())  # ready
+    worker.run_tasks()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))

@@ -1,0 +1,173 @@
+"""scheduler="processes": the same results as threads, in warm worker processes, and
+what happens when workers die, tasks cannot be pickled, or the parent is killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import cairn
+import cairn.bag as cb
+from cairn import delayed
+from cairn.processes import TaskCrashedError
+
+
+def inc(x):
+    return x + 1
+
+
+def pid(_):
+    return os.getpid()
+
+
+def test_delayed_graph_same_result_as_threads():
+    parts = [delayed(inc)(i) for i in range(50)]
+    pairs = [delayed(lambda a, b: (a, b))(parts[i], parts[-i - 1]) for i in range(10)]
+    total = delayed(sum)(parts)
+    expected = cairn.compute(total, pairs, scheduler="threads")
+    assert cairn.compute(total, pairs, scheduler="processes") == expected
+
+
+def test_tasks_run_in_other_processes_and_the_pool_stays_warm():
+    pids = set(cairn.compute(*[delayed(pid)(i) for i in range(8)], scheduler="processes"))
+    assert os.getpid() not in pids
+    again = set(cairn.compute(*[delayed(pid)(i) for i in range(8)], scheduler="processes"))
+    assert pids & again  # the same worker processes served the second computation
+
+
+def test_numpy_arrays_between_tasks():
+    a = delayed(np.arange)(2_000_000, dtype=np.float64)
+    b = delayed(np.multiply)(a, 2.0)
+    c = delayed(np.add)(b, a)
+    result = c.compute(scheduler="processes")
+    np.testing.assert_array_equal(result, np.arange(2_000_000, dtype=np.float64) * 3)
+
+
+def test_exception_is_the_tasks_own_with_the_workers_traceback():
+    def parse(text):
+        return int(text)
+
+    with pytest.raises(ValueError, match="invalid literal") as info:
+        delayed(parse)("x").compute(scheduler="processes")
+    assert "Traceback in the worker process" in str(info.value.__cause__)
+
+
+def test_unpicklable_task_names_the_task():
+    lock = threading.Lock()
+
+    def uses_lock(x):
+        with lock:
+            return x
+
+    with pytest.raises(TypeError, match="holds-a-lock.*cannot be sent"):
+        delayed(uses_lock)(1, dask_key_name="holds-a-lock").compute(scheduler="processes")
+
+
+def test_a_worker_killed_once_is_replaced_and_the_task_retried(tmp_path):
+    marker = tmp_path / "died-once"
+
+    def dies_first_time(x):
+        if not marker.exists():
+            marker.write_text("x")
+            os._exit(3)
+        return x * 10
+
+    assert delayed(dies_first_time)(4).compute(scheduler="processes") == 40
+    assert delayed(inc)(1).compute(scheduler="processes") == 2  # the pool works on
+
+
+def test_a_task_that_kills_its_worker_every_time_fails_with_the_signal():
+    def segfault(x):
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    with pytest.raises(TaskCrashedError, match=r"'crasher'.*SIGSEGV"):
+        delayed(segfault)(1, dask_key_name="crasher").compute(scheduler="processes")
+
+
+def test_bag_methods_same_as_threads():
+    b = cb.from_sequence(range(1000), npartitions=7)
+    words = cb.from_sequence(["a b", "b c", "c d a"] * 50, npartitions=4)
+    cases = [
+        b.map(lambda x: x * 2).filter(lambda x: x % 3).sum(),
+        b.foldby(lambda x: x % 5, lambda acc, x: acc + x, 0),
+        b.groupby(lambda x: x % 4).map(lambda kv: (kv[0], sorted(kv[1]))),
+        words.str.split().flatten().frequencies(),
+        b.topk(5, key=lambda x: -x),
+        b.distinct().count(),
+    ]
+    for case in cases:
+        got = case.compute(scheduler="processes")
+        want = case.compute(scheduler="threads")
+        if isinstance(want, list):
+            got, want = sorted(map(repr, got)), sorted(map(repr, want))
+        assert got == want
+
+
+def _child_script(body: str) -> str:
+    return textwrap.dedent(f"""
+        import os, sys, time
+        import cairn
+        from cairn import delayed
+        {textwrap.indent(textwrap.dedent(body), "        ").strip()}
+    """)
+
+
+def test_no_worker_survives_the_parent_killed_with_sigkill():
+    script = _child_script("""
+        pids = cairn.compute(*[delayed(os.getpid)() for _ in range(4)], scheduler="processes")
+        from cairn.processes.pool import get_pool
+        print(" ".join(str(w.pid) for w in get_pool(2).workers), flush=True)
+        time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "CAIRN_TEST": "1"})
+    line = proc.stdout.readline()
+    workers = [int(p) for p in line.split()]
+    assert workers
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if _alive(p)]
+        time.sleep(0.05)
+    assert not alive, f"worker processes {alive} outlived their parent"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_ctrl_c_stops_the_workers_work_quickly():
+    script = _child_script("""
+        def slow(x):
+            time.sleep(60)
+            return x
+        print("start", flush=True)
+        t0 = time.monotonic()
+        try:
+            cairn.compute(delayed(slow)(1), delayed(slow)(2), scheduler="processes", num_workers=2)
+        except KeyboardInterrupt:
+            print(f"interrupted after {time.monotonic() - t0:.1f} s", flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "start"
+    time.sleep(1.5)  # workers started and sleeping in the task
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert "interrupted after" in out
+    waited = float(out.split("interrupted after")[1].split()[0])
+    assert waited < 1.5 + 3.0
