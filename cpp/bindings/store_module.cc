@@ -63,7 +63,10 @@ struct PyProgress {
     };
   }
   bool CallOk(uint64_t done) {
-    PyObject* r = PyObject_CallOneArg(callback.ptr(), PyLong_FromUnsignedLongLong(done));
+    PyObject* arg = PyLong_FromUnsignedLongLong(done);
+    if (arg == nullptr) return false;
+    PyObject* r = PyObject_CallOneArg(callback.ptr(), arg);
+    Py_DECREF(arg);
     if (r == nullptr) return false;
     Py_DECREF(r);
     return true;
@@ -116,6 +119,7 @@ std::string AddWithProgress(Adder& adder, cairn::Result<Pointer> (Adder::*add)(c
   PyProgress p{progress};
   adder.set_progress(p.Fn());
   auto r = Released([&] { return (adder.*add)(path); });
+  adder.set_progress(nullptr);  // `p` ends here
   p.Finish(r.status());
   return EncodePointer(*r);
 }
@@ -233,6 +237,7 @@ void BindStore(nb::module_& parent) {
                 r = mat.WriteDirectory(p.oid, dest);
               }
             }
+            mat.set_progress(nullptr);  // `prog` ends here
             prog.Finish(r.status());
             return *r;
           },

@@ -81,8 +81,11 @@ int IoThreads(int threads) { return threads > 0 ? threads : 8; }
 // pack without an index is not part of the store.
 Status RewritePack(ObjectStore& store, uint32_t p, const std::vector<const IndexRecord*>& kept,
                    const std::string& tmp_dir, bool verify) {
+  (void)tmp_dir;
   if (!kept.empty()) {
-    CAIRN_ASSIGN_OR_RAISE(auto writer, PackWriter::Create(tmp_dir));
+    // The temporary pack is made in the store's own folder: a rename within one file system
+    // (a remote folder may be another mount).
+    CAIRN_ASSIGN_OR_RAISE(auto writer, PackWriter::Create(store.dir()));
     for (const auto* r : kept) {
       Location loc{p, *r};
       // Never carry a damaged copy into the new pack.
@@ -314,12 +317,29 @@ Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& k
   GcStats stats;
   auto names = store.pack_names();
   auto records = store.pack_records();
-  std::unordered_set<Digest, DigestHash> kept_once;  // one copy of each live object is enough
+  // One copy of each live object is enough. With several copies, keep one that verifies
+  // (a damaged copy must never be the one that survives); with one, keep it as it is.
+  std::unordered_map<Digest, std::pair<uint32_t, uint64_t>, DigestHash> chosen;
+  for (const auto& id : live) {
+    auto copies = store.Find(id);
+    if (copies.empty()) continue;
+    const Location* pick = &copies[0];
+    if (copies.size() > 1) {
+      for (const auto& copy : copies) {
+        if (store.ReadCopy(copy).ok()) {
+          pick = &copy;
+          break;
+        }
+      }
+    }
+    chosen[id] = {pick->pack, pick->record.offset};
+  }
   for (size_t p = 0; p < names.size(); ++p) {
     std::vector<const IndexRecord*> kept;
     uint64_t dropped_bytes = 0, dropped = 0;
     for (const auto& r : records[p]) {
-      if (live.count(r.id) && kept_once.insert(r.id).second) {
+      auto it = chosen.find(r.id);
+      if (it != chosen.end() && it->second == std::make_pair(static_cast<uint32_t>(p), r.offset)) {
         kept.push_back(&r);
       } else {
         ++dropped;

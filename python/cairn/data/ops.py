@@ -367,12 +367,17 @@ class GcResult:
 def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
     """Drops objects no pointer in any commit of any branch (or the work tree) needs.
     A dry run unless ``force``."""
-    keep = repo.pointers_in_history()
     with repo.lock(exclusive=True):
+        # Inside the lock: a concurrent add has either finished (its pointer is seen) or
+        # not started writing.
+        keep = repo.pointers_in_history()
         if remote is not None:
-            # Only this repository's history is known here: a remote shared by several
-            # repositories must not be collected from one of them (docs/store.md).
+            # Only this clone's history is known here; fetch first so commits others pushed
+            # count too, and never collect a remote that other repositories share.
             name, store = repo.remote_store(remote)
+            if force:
+                _git(repo.root, "fetch", "--all", "--quiet")
+                keep = repo.pointers_in_history()
             stats = _store.collect_garbage(store, keep, str(repo.tmp), not force)
             if force:
                 _clean_stale([Path(store.dir)])

@@ -137,7 +137,7 @@ class Repo:
         oid = _store.hash_file(str(full))
         self._hashed[key] = oid
         self._load_state()[full.relative_to(self.root).as_posix()] = \
-            [st.st_size, st.st_mtime_ns, st.st_ino, oid, now]
+            [st.st_size, st.st_mtime_ns, st.st_ino, oid, now, st.st_ctime_ns]
         self._state_dirty = True
         return oid
 
@@ -145,15 +145,16 @@ class Repo:
         """The stat cache's oid for a work-tree file, or None (no hashing)."""
         st = full.stat()
         entry = self._load_state().get(full.relative_to(self.root).as_posix())
-        if entry and entry[:3] == [st.st_size, st.st_mtime_ns, st.st_ino] \
-                and st.st_mtime_ns + 2_000_000_000 < entry[4]:
+        # ctime too: an in-place edit that restores the mtime (rsync -t, touch -r) changes it.
+        if entry and len(entry) == 6 and entry[:3] == [st.st_size, st.st_mtime_ns, st.st_ino] \
+                and entry[5] == st.st_ctime_ns and st.st_mtime_ns + 2_000_000_000 < entry[4]:
             return entry[3]
         return None
 
     def remember_oid(self, full: Path, oid: str, hashed_at_ns: int) -> None:
         st = full.stat()
         self._load_state()[full.relative_to(self.root).as_posix()] = \
-            [st.st_size, st.st_mtime_ns, st.st_ino, oid, hashed_at_ns]
+            [st.st_size, st.st_mtime_ns, st.st_ino, oid, hashed_at_ns, st.st_ctime_ns]
         self._state_dirty = True
 
     def save_state(self) -> None:
@@ -270,7 +271,11 @@ class Repo:
         texts, pos = {}, 0
         for sha in shas:
             header_end = out.index(b"\n", pos)
-            size = int(out[pos:header_end].split()[2])
+            header = out[pos:header_end].split()
+            if len(header) < 3 or header[1] == b"missing":
+                raise CairnError(f"git object {sha} is missing from the repository; run "
+                                 "`git fsck` (gc keeps everything until git is healthy)")
+            size = int(header[2])
             texts[sha] = out[header_end + 1: header_end + 1 + size].decode("utf-8", "replace")
             pos = header_end + 1 + size + 1
         return texts
@@ -278,7 +283,10 @@ class Repo:
     def pointers_in_history(self) -> list[tuple[str, str]]:
         """(text, where) of every distinct pointer in any commit of any branch or tag, in the
         index, and in the work tree: everything gc must keep."""
-        out = _git(self.root, "rev-list", "--all", "--objects", check=False).decode()
+        has_commits = bool(_git(self.root, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
+                           .strip()) or bool(_git(self.root, "for-each-ref").strip())
+        # A git failure must stop gc, never read as "nothing to keep".
+        out = _git(self.root, "rev-list", "--all", "--objects").decode() if has_commits else ""
         shas = {}
         for line in out.splitlines():
             parts = line.split(" ", 1)

@@ -48,7 +48,11 @@ class Adder {
                                              std::string tmp_dir, AddOptions options);
   ~Adder();
 
-  void set_progress(ProgressFn progress) { progress_ = std::move(progress); }
+  /// Reports the bytes of the next operation, counted from 0.
+  void set_progress(ProgressFn progress) {
+    progress_ = std::move(progress);
+    done_ = 0;
+  }
   /// A regular file: its pointer (oid = SHA-256 of the content). Errors name the path.
   Result<Pointer> AddFile(const std::string& path);
   /// Every regular file below `path`; symlinks, sockets and the like are refused (the error

@@ -25,7 +25,11 @@ class Materializer {
   static Result<std::unique_ptr<Materializer>> Make(std::shared_ptr<ObjectStore> store,
                                                     int threads = 0);
   ~Materializer();
-  void set_progress(ProgressFn progress) { progress_ = std::move(progress); }
+  /// Reports the bytes of the next operation, counted from 0.
+  void set_progress(ProgressFn progress) {
+    progress_ = std::move(progress);
+    done_ = 0;
+  }
 
   /// Streams the content of file `oid` (of `size` bytes) to `sink`, every chunk verified and
   /// the whole checked against oid at the end (an error then, after the sink saw the bytes).
