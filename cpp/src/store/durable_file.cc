@@ -24,7 +24,8 @@ Result<TempFile> TempFile::Create(const std::string& dir) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   for (int attempt = 0; attempt < 16; ++attempt) {
     char name[40];
-    std::snprintf(name, sizeof(name), "/tmp-%016llx", static_cast<unsigned long long>(rng()));
+    std::snprintf(name, sizeof(name), "/%s%016llx", kTempPrefix,
+                  static_cast<unsigned long long>(rng()));
     std::string path = dir + name;
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) return TempFile(fd, path);

@@ -91,7 +91,7 @@ Result<std::vector<IndexRecord>> ParseIndex(std::string_view data, const std::st
   const uint8_t* q = p + kIndexMagic.size() + 8;
   for (auto& r : records) {
     std::memcpy(r.id.bytes.data(), q, 32);
-    if (!ValidType(q[32]) || !ValidCodec(q[33])) {
+    if (!ValidType(q[32]) || !ValidCodec(q[33]) || GetLittleEndian<uint16_t>(q + 34) != 0) {
       return Status::Invalid(where, ": corrupt record in pack index");
     }
     r.type = static_cast<ObjectType>(q[32]);

@@ -31,7 +31,11 @@ Status Upload(const std::string& local, arrow::fs::FileSystem& fs, const std::st
   auto in = arrow::io::ReadableFile::Open(local);
   if (!in.ok()) return Status::IOError("cannot read '", local, "': ", in.status().message());
   const bool direct = fs.type_name() == "s3";  // a PUT is atomic; S3 has no rename
-  std::string target = direct ? dest_path : dest_path + ".tmp-" + std::to_string(::getpid());
+  std::string target = direct ? dest_path
+                              : (std::filesystem::path(dest_path).parent_path() /
+                                 (kTempPrefix + std::to_string(::getpid()) + "-" +
+                                  std::filesystem::path(dest_path).filename().string()))
+                                    .string();
   auto out = fs.OpenOutputStream(target);
   if (!out.ok()) return Status::IOError("cannot write '", target, "': ", out.status().message());
   while (true) {

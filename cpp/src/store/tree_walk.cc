@@ -23,6 +23,7 @@ Result<std::vector<TreeFile>> ListTree(const std::string& root) {
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return ErrnoError("cannot read", path, errno);
     if (S_ISDIR(st.st_mode)) continue;
+    if (it->path().filename().string().rfind(kTempPrefix, 0) == 0) continue;  // a killed write
     if (!S_ISREG(st.st_mode)) {
       return Status::Invalid("'", path,
                              "' is not a regular file (symlinks, devices and sockets cannot be "

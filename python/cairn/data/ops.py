@@ -206,7 +206,10 @@ def checkout(repo: Repo, paths: list[str] | None = None, force: bool = False,
                 raise CairnError(f"cannot check out '{data_rel}': a file is in the way")
             callback = progress(f"checkout {data_rel}", size)
             started = time.time_ns()
-            written = materializer.write(text, pointer_rel, str(full), callback)
+            try:
+                written = materializer.write(text, pointer_rel, str(full), callback)
+            except (OSError, LookupError, ValueError) as e:
+                raise CairnError(f"cannot check out '{data_rel}': {e}") from None
             if kind == "file":
                 repo.remember_oid(full, oid, started)
             results.append(CheckoutResult(data_rel, written))
@@ -309,14 +312,14 @@ def pull(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
     fetched = fetch(repo, remote, paths, progress=progress)
     try:
         written = checkout(repo, paths, force=force, progress=progress)
-    except OSError as e:
+    except (OSError, CairnError) as e:
         if "damaged" not in str(e) and "corrupt" not in str(e):
             raise
         damaged = sorted({obj for _, obj, _ in _store.verify(repo.cache()) if obj})
         if not damaged:
             raise
         repaired = fetch(repo, remote, paths, repair=damaged, progress=progress)
-        with repo.lock():
+        with repo.lock(exclusive=True):  # it deletes packs
             _store.drop_damaged_copies(repo.cache(), damaged, str(repo.tmp))
             repo._cache = None  # packs were rewritten: read the indexes again
         fetched.objects += repaired.objects
@@ -386,17 +389,23 @@ def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
         if force:
             repo._cache = None
             _clean_stale([repo.tmp, repo.packs])
+            data_folders = [repo.root / p[: -len(POINTER_SUFFIX)] for p in repo.worktree_pointers()]
+            _clean_stale([d for d in data_folders if d.is_dir() and not d.is_symlink()],
+                         recursive=True)
             shutil.rmtree(repo.dir / "cache" / "files", ignore_errors=True)
     return GcResult(not force, **stats)
 
 
-def _clean_stale(folders: list[Path]) -> None:
-    """Removes temporary files older than an hour (left by killed commands)."""
+def _clean_stale(folders: list[Path], recursive: bool = False) -> None:
+    """Removes what killed commands left, once it is an hour old: temporary files, and
+    packs whose index was never written (not part of the store)."""
     cutoff = time.time() - 3600
     for folder in folders:
-        for p in folder.glob("*tmp-*"):
+        stale = list(folder.rglob(".cairn-tmp-*") if recursive else folder.glob("*tmp-*"))
+        stale += [p for p in folder.glob("pack-*.pack") if not p.with_suffix(".idx").exists()]
+        for p in stale:
             try:
-                if p.stat().st_mtime < cutoff:
+                if p.is_file() and p.stat().st_mtime < cutoff:
                     p.unlink()
             except OSError:
                 pass
@@ -465,12 +474,9 @@ def diff(repo: Repo, path: str, rev: str = "HEAD") -> list[Change]:
     if old:
         cache = repo.cache()
         if not cache.contains(old[1]):
-            try:
-                fetch(repo, paths=None, all_commits=False)
-            except CairnError:
-                pass
-        if not cache.contains(old[1]):
-            raise CairnError(f"the listing of '{rel}' at {rev} is not in the cache; run `cairn fetch --all-commits`")
+            from .files import _ensure
+
+            _ensure(repo, old_text, pointer_rel, top_only=True)  # just the listing
         old_entries = {p: (o, s) for p, o, s, _ in _store.Materializer.make(cache, 1).read_manifest(old[1])}
     new_entries = {}
     if full.is_dir():

@@ -24,6 +24,24 @@ POINTER_SUFFIX = ".cairn"
 __all__ = ["CairnError", "Repo", "POINTER_SUFFIX"]
 
 
+def write_durably(path: Path, text: str) -> None:
+    """Writes a small file crash-safely: a temporary file next to it, fsync, rename, fsync
+    of the folder (as the C++ store writes everything)."""
+    tmp = path.with_name(f".cairn-tmp-{os.getpid()}-{path.name}")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync folders; the rename stands
+    finally:
+        os.close(fd)
+
+
 class CairnError(Exception):
     """A store command could not do what was asked; the message says why and what to do."""
 
@@ -87,7 +105,7 @@ class Repo:
         ignore = repo.dir / ".gitignore"
         if not ignore.exists():
             ignore.write_text("# cairn's local cache and scratch space (never committed)\n"
-                              "/cache/\n/tmp/\n/lock\n/remotes/\n/state\n")
+                              "/cache/\n/tmp/\n/lock\n/state\n")
         config = repo.dir / "config"
         if not config.exists():
             config.write_text("")
@@ -218,10 +236,7 @@ class Repo:
         return decoded
 
     def write_pointer(self, pointer_rel: str, text: str) -> None:
-        path = self.root / pointer_rel
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        write_durably(self.root / pointer_rel, text)
 
     def worktree_pointers(self, paths: list[str] | None = None) -> list[str]:
         """Pointer files in the work tree (committed or not, not ignored), optionally only
@@ -321,9 +336,7 @@ class Repo:
         text = ignore.read_text() if ignore.exists() else ""
         if text and not text.endswith("\n"):
             text += "\n"
-        tmp = ignore.with_name(f".gitignore.tmp-{os.getpid()}")
-        tmp.write_text(text + entry + "\n")
-        os.replace(tmp, ignore)
+        write_durably(ignore, text + entry + "\n")
 
     def is_tracked_by_git(self, rel: str) -> bool:
         out = _git(self.root, "ls-files", "-z", "--", rel)

@@ -9,6 +9,10 @@
 
 namespace cairn::store {
 
+/// Temporary files start with this; `cairn add` never tracks such a file and gc removes
+/// old ones (a killed checkout can leave one in the work tree).
+inline constexpr const char* kTempPrefix = ".cairn-tmp-";
+
 /// A file being written under a temporary name. Commit() makes it appear under its final
 /// name complete or not at all; destroying it uncommitted removes the temporary file.
 /// Errors name the path; a full disk says so (and leaves nothing behind). Not thread-safe.
