@@ -171,3 +171,25 @@ def test_ctrl_c_stops_the_workers_work_quickly():
     assert "interrupted after" in out
     waited = float(out.split("interrupted after")[1].split()[0])
     assert waited < 1.5 + 3.0
+
+
+def test_an_unpicklable_result_names_its_task():
+    def make_lock(_):
+        return threading.Lock()
+
+    with pytest.raises(TypeError, match=r"result of task 'locker' cannot be sent"):
+        delayed(make_lock)(1, dask_key_name="locker").compute(scheduler="processes")
+
+
+def test_workers_that_cannot_start_give_a_clear_error(monkeypatch):
+    from cairn.processes import pool
+
+    pool.shutdown()
+    monkeypatch.setattr(pool.sys, "executable", "/bin/false")
+    try:
+        with pytest.raises(RuntimeError, match="did not start"):
+            delayed(inc)(1).compute(scheduler="processes")
+    finally:
+        monkeypatch.undo()
+        pool.shutdown()
+    assert delayed(inc)(1).compute(scheduler="processes") == 2

@@ -89,11 +89,17 @@ class RemoteRef:
         """Where another process can load this value from (exported once)."""
         if self.export is None:
             try:
-                self.export = self.worker.request("export", self.graph.gid, self.key)
-            except WorkerDied:
-                worker = pool.worker_for_thread()
-                self.task.run_on(pool, worker, self.args, into=self)
-                self.export = self.worker.request("export", self.graph.gid, self.key)
+                try:
+                    self.export = self.worker.request("export", self.graph.gid, self.key)
+                except WorkerDied:
+                    worker = pool.worker_for_thread()
+                    self.task.run_on(pool, worker, self.args, into=self)
+                    self.export = self.worker.request("export", self.graph.gid, self.key)
+            except RemoteError as e:
+                raise TypeError(
+                    f"the result of task {self.key!r} cannot be sent between processes: "
+                    f"{e.message} (return picklable values, or use scheduler='threads')"
+                ) from e.original()
             if self.export[0] == "shm":
                 self.graph.exports.append(self.export)
         return self.export
