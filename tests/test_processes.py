@@ -193,3 +193,30 @@ def test_workers_that_cannot_start_give_a_clear_error(monkeypatch):
         monkeypatch.undo()
         pool.shutdown()
     assert delayed(inc)(1).compute(scheduler="processes") == 2
+
+
+def _peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_results_are_dropped_in_the_worker_once_consumed():
+    from cairn.processes import pool
+
+    pool.shutdown()
+
+    def big(i):
+        return np.full(5_000_000, float(i))  # 40 MB
+
+    def total(a):
+        return float(a.sum())
+
+    sums = [delayed(total)(delayed(big)(i)) for i in range(12)]  # 480 MB made in all
+    result = delayed(sum)(sums).compute(scheduler="processes", num_workers=1)
+    assert result == sum(5_000_000.0 * i for i in range(12))
+    (worker,) = pool.get_pool(1).workers
+    assert _peak_rss_mb(worker.pid) < 250, "the worker kept results nobody needed"
+    pool.shutdown()

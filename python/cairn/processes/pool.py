@@ -75,6 +75,8 @@ class WorkerHandle:
         self._pending: dict[int, _Reply] = {}
         self._pending_lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._releases: list[tuple] = []
+        self._releases_lock = threading.RLock()  # finalizers may run while it is held
         ready = _Reply()
         self._pending[0] = ready
         self._reader = threading.Thread(target=self._read, daemon=True,
@@ -109,9 +111,19 @@ class WorkerHandle:
             reply.event.set()
 
     def send(self, message: tuple) -> None:
+        with self._releases_lock:
+            releases, self._releases = self._releases, []
         data = pickle.dumps(message, protocol=5)
         with self._send_lock:
+            if releases:
+                self.conn.send_bytes(pickle.dumps(("release_keys", releases), protocol=5))
             self.conn.send_bytes(data)
+
+    def release_later(self, gid: str, key: Any) -> None:
+        """Queues a result for the worker to drop; sent with the next message (this may be
+        called from a finalizer, which must not block on the socket)."""
+        with self._releases_lock:
+            self._releases.append((gid, key))
 
     def request(self, kind: str, *args: Any, cancelled: threading.Event | None = None) -> Any:
         """Sends (kind, rid, *args) and waits for the reply; raises WorkerDied, or the

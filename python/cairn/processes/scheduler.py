@@ -19,6 +19,7 @@ import sys
 import threading
 import uuid
 import warnings
+import weakref
 from typing import Any
 
 import cloudpickle
@@ -72,9 +73,10 @@ def _unpicklable(tasks: dict, error: Exception) -> Exception:
 
 
 class RemoteRef:
-    """A task result held by a worker process."""
+    """A task result held by a worker process. When the executor drops it (its last
+    consumer ran), the worker is told to drop the value too."""
 
-    __slots__ = ("worker", "graph", "key", "task", "args", "export")
+    __slots__ = ("worker", "graph", "key", "task", "args", "export", "__weakref__")
 
     def __init__(self, worker: WorkerHandle, graph: _Graph, key: Any, task: "RemoteTask",
                  args: tuple):
@@ -82,8 +84,29 @@ class RemoteRef:
         self.graph = graph
         self.key = key
         self.task = task
-        self.args = args  # to recompute it if its worker dies
+        # To recompute it if its worker dies: inputs that are results are held weakly, so
+        # holding this result does not keep every upstream result alive in the workers.
+        self.args = tuple(weakref.ref(a) if isinstance(a, RemoteRef) else a for a in args)
         self.export: tuple | None = None
+
+    def __del__(self) -> None:
+        worker = self.worker
+        if worker is not None and not worker.dead:
+            try:
+                worker.release_later(self.graph.gid, self.key)
+            except Exception:  # noqa: BLE001 (interpreter shutdown)
+                pass
+
+    def inputs(self) -> tuple:
+        """The task's arguments again (a lost upstream result cannot be recomputed)."""
+        out = []
+        for a in self.args:
+            if isinstance(a, weakref.ref):
+                a = a()
+                if a is None:
+                    raise WorkerDied(self.worker.pid if self.worker else 0, None)
+            out.append(a)
+        return tuple(out)
 
     def describe(self, pool: WorkerPool) -> tuple:
         """Where another process can load this value from (exported once)."""
@@ -93,7 +116,7 @@ class RemoteRef:
                     self.export = self.worker.request("export", self.graph.gid, self.key)
                 except WorkerDied:
                     worker = pool.worker_for_thread()
-                    self.task.run_on(pool, worker, self.args, into=self)
+                    self.task.run_on(pool, worker, self.inputs(), into=self)
                     self.export = self.worker.request("export", self.graph.gid, self.key)
             except RemoteError as e:
                 raise TypeError(

@@ -8,7 +8,8 @@ FD is its end of a socket pair. Messages (pickled tuples) from the parent:
 - ``("run", rid, gid, key, deps)``: compute ``key``; ``deps`` maps each dependency key to
   ``("local", gid)`` (held here), or an :func:`cairn.processes.shm.export` description.
 - ``("export", rid, gid, key)``: describe a held result for another process.
-- ``("release", gid)``: drop everything of a graph.
+- ``("release", gid)``: drop everything of a graph; ``("release_keys", [(gid, key)])``:
+  drop results no task needs any more.
 
 Replies: ``(rid, "ok", payload)`` or ``(rid, "error", (pickled exception or None,
 traceback text, pickled exception type or None, message))``;
@@ -134,6 +135,10 @@ class Worker:
                     self.graphs.pop(gid, None)
                     for k in [k for k in self.results if k[0] == gid]:
                         del self.results[k]
+            elif kind == "release_keys":
+                with self.lock:
+                    for k in msg[1]:
+                        self.results.pop(k, None)
             elif kind == "run":
                 self.tasks.put(msg)
             elif kind == "exit":
