@@ -82,7 +82,8 @@ NB_MODULE(_core, m) {
   m.def("shutdown_pools", &cairn::py::ShutdownPools);
 
   nb::class_<NativeTaskHandle>(m, "NativeTask",
-                               "A native (C++) task body, used as the callable of a task.")
+                               "A native (C++) task body, used as the callable of a task.",
+                               nb::is_weak_referenceable())
       .def("__repr__", [](const NativeTaskHandle& h) {
         return "<cairn native task " + h.body->Label() + ">";
       });

@@ -11,6 +11,7 @@ reduce natively too. Any other step sees ordinary Python lists (converted when i
 from __future__ import annotations
 
 import operator
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,11 +44,30 @@ def can_read(encoding: str, errors: str, linedelimiter: Any, include_path: bool,
             and all(c in _CODECS for c in codecs))
 
 
+# How each "collect" scan was made, so scheduler="processes" can run it in a worker (next
+# to the Python steps that consume its lines) instead of shipping the lines there.
+RECIPES: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
+
+
+def run_recipe(recipe: tuple) -> Any:
+    """Runs a recorded native scan here, on the calling thread; its Python value."""
+    kind, *args = recipe
+    task = getattr(_core, kind)(*args)
+    return _core.execute({"scan": (task,)}, ["scan"], "sync", 1, None, False)[0]
+
+
+def _collect_scan(part: tuple, errors: str, ops: tuple) -> Any:
+    recipe = ("text_scan", list(part), errors, list(ops), "collect")
+    task = _core.text_scan(*recipe[1:])
+    RECIPES[task] = recipe
+    return task
+
+
 def make_bag(spec: NativeText, prefix: str = "read-text") -> Any:
     from .core import Bag
 
     name = f"{prefix}-{tokenize(spec.parts, spec.errors, spec.ops)}"
-    layer = {(name, i): (_core.text_scan(list(part), spec.errors, list(spec.ops), "collect"),)
+    layer = {(name, i): (_collect_scan(part, spec.errors, spec.ops),)
              for i, part in enumerate(spec.parts)}
     bag = Bag(layer, name, len(spec.parts))
     bag._native = spec

@@ -205,14 +205,29 @@ def rewrite(dsk: dict, pool: WorkerPool) -> tuple[dict, _Graph]:
     """The graph the C++ executor runs: Python tasks become RemoteTask calls."""
     from .. import _core
 
+    from ..bag.native import RECIPES, run_recipe
+
     native = _core.NativeTask
     python_tasks = {k: v for k, v in dsk.items()
                     if _is_task(v) and not isinstance(v[0], native)}
+    # A native scan that feeds Python tasks runs in the worker too (from its recipe), so
+    # its lines are made where they are used instead of being shipped there.
+    feeding: set = set()
+    for spec in python_tasks.values():
+        deps: list = []
+        _dependencies(spec, dsk, deps)
+        feeding.update(d for d in deps if d not in python_tasks)
+    for key in feeding:
+        spec = dsk[key]
+        if _is_task(spec) and len(spec) == 1 and isinstance(spec[0], native) \
+                and spec[0] in RECIPES:
+            python_tasks[key] = (run_recipe, RECIPES[spec[0]])
     graph = _Graph(python_tasks)
     out = {}
     for key, spec in dsk.items():
         if key in python_tasks:
-            deps: list = []
+            spec = python_tasks[key]
+            deps = []
             _dependencies(spec, dsk, deps)
             out[key] = (RemoteTask(graph, key, deps, pool), *deps)
         else:
