@@ -219,11 +219,33 @@ class _RemoteTraceback(Exception):
         return "\n\nTraceback in the worker process:\n" + self.args[0]
 
 
+def _remove_orphaned_exports() -> None:
+    """Shared-memory files of processes that no longer exist (a parent killed with -9)."""
+    from .shm import SHM_DIR
+
+    if SHM_DIR is None:
+        return
+    for name in os.listdir(SHM_DIR):
+        if not name.startswith("cairn-"):
+            continue
+        try:
+            pid = int(name.split("-")[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            try:
+                os.unlink(os.path.join(SHM_DIR, name))
+            except OSError:
+                pass
+        except (ValueError, IndexError, PermissionError):
+            pass
+
+
 class WorkerPool:
     """``size`` warm workers. Each thread of the parent's executor uses one worker (its
     own while the computation lasts), so results stay where the next task of a chain runs."""
 
     def __init__(self, size: int):
+        _remove_orphaned_exports()
         self.size = size
         self.workers: list[WorkerHandle] = [WorkerHandle(i) for i in range(size)]
         self._lock = threading.Lock()

@@ -186,16 +186,20 @@ def _is_task(x: Any) -> bool:
     return type(x) is tuple and len(x) > 0 and callable(x[0])
 
 
-def _dependencies(spec: Any, dsk: dict, out: list) -> None:
+def _dependencies(spec: Any, dsk: dict, out: list, seen: set | None = None) -> None:
+    """Appends the keys ``spec`` refers to, once each, in order of appearance."""
+    if seen is None:
+        seen = set(out)
     if isinstance(spec, list):
         for a in spec:
-            _dependencies(a, dsk, out)
+            _dependencies(a, dsk, out, seen)
     elif _is_task(spec):
         for a in spec[1:]:
-            _dependencies(a, dsk, out)
+            _dependencies(a, dsk, out, seen)
     else:
         try:
-            if spec in dsk and spec not in out:
+            if spec in dsk and spec not in seen:
+                seen.add(spec)
                 out.append(spec)
         except TypeError:
             pass

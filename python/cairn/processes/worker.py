@@ -68,14 +68,13 @@ def evaluate(arg: Any, data: dict) -> Any:
     return arg
 
 
-def _warning(w: warnings.WarningMessage) -> tuple:
+def _warning(message: Any, category: type, filename: str, lineno: int) -> tuple:
     """A warning a task raised, to be raised again in the parent."""
-    category = w.category
     try:
         pickle.dumps(category)
     except Exception:  # noqa: BLE001 (a warning class defined in __main__ or a closure)
         category = UserWarning
-    return (category, str(w.message), w.filename, w.lineno)
+    return (category, str(message), filename, lineno)
 
 
 class Worker:
@@ -87,6 +86,13 @@ class Worker:
         self.exported: dict[tuple, tuple] = {}
         self.lock = threading.Lock()
         self.tasks: "queue.Queue[tuple | None]" = queue.Queue()
+        self.caught: list[tuple] = []
+        # Warnings that pass the filters (as in the parent: once per place by default) are
+        # recorded for the running task instead of printed; cheaper than catch_warnings.
+        warnings.showwarning = self._record_warning
+
+    def _record_warning(self, message, category, filename, lineno, file=None, line=None):
+        self.caught.append(_warning(message, category, filename, lineno))
 
     def reply(self, rid: int, status: str, payload: Any) -> None:
         data = pickle.dumps((rid, status, payload), protocol=5)
@@ -166,12 +172,11 @@ class Worker:
                             data[dep] = self.results[(gid, dep)]
                     else:
                         data[dep] = shm.load(where)
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    value = evaluate(self.graph(gid)[key], data)
+                self.caught = []
+                value = evaluate(self.graph(gid)[key], data)
                 with self.lock:
                     self.results[(gid, key)] = value
-                self.reply(rid, "ok", [_warning(w) for w in caught])
+                self.reply(rid, "ok", self.caught)
             except BaseException as e:  # noqa: BLE001 (reported to the parent)
                 self.fail(rid, e)
 
