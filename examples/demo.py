@@ -234,9 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         demo_errors_and_graph(tmpdir)
         from pathlib import Path
 
+        from demo_processes import demo_processes
         from demo_store import demo_store
 
         demo_store(Path(tmpdir) / "corpus", Path(tmpdir))
+        demo_processes(Path(tmpdir) / "corpus")
     finally:
         for name in ("corpus", "project", "remote", "clone"):
             shutil.rmtree(os.path.join(tmpdir, name), ignore_errors=True)
