@@ -21,6 +21,8 @@ from typing import Any
 
 __all__ = ["WorkerDied", "WorkerHandle", "WorkerPool", "get_pool", "shutdown"]
 
+MAX_IN_FLIGHT = 64  # tasks sent to one worker ahead of their replies
+
 
 class WorkerDied(RuntimeError):
     """A worker process exited while it had work (crash, os._exit, OOM kill)."""
@@ -43,12 +45,14 @@ def describe_exit(returncode: int | None) -> str:
 
 
 class _Reply:
-    __slots__ = ("event", "status", "payload")
+    __slots__ = ("event", "status", "payload", "slot", "seen")
 
-    def __init__(self) -> None:
+    def __init__(self, slot: bool = False) -> None:
         self.event = threading.Event()
         self.status = ""
         self.payload: Any = None
+        self.slot = slot  # holds one of the worker's in-flight task slots
+        self.seen = False  # a task's warnings were raised again already
 
 
 class WorkerHandle:
@@ -77,6 +81,9 @@ class WorkerHandle:
         self._ids = itertools.count(1)
         self._releases: list[tuple] = []
         self._releases_lock = threading.RLock()  # finalizers may run while it is held
+        # Tasks are sent ahead of their replies (the worker runs them in order); this bounds
+        # how many wait in its queue.
+        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
         ready = _Reply()
         self._pending[0] = ready
         self._reader = threading.Thread(target=self._read, daemon=True,
@@ -98,6 +105,8 @@ class WorkerHandle:
                 reply = self._pending.pop(rid, None)
             if reply is not None:
                 reply.status, reply.payload = status, payload
+                if reply.slot:
+                    self._slots.release()
                 reply.event.set()
         self.dead = True
         try:
@@ -108,6 +117,8 @@ class WorkerHandle:
             pending, self._pending = self._pending, {}
         for reply in pending.values():
             reply.status = "died"
+            if reply.slot:
+                self._slots.release()
             reply.event.set()
 
     def send(self, message: tuple) -> None:
@@ -125,12 +136,19 @@ class WorkerHandle:
         with self._releases_lock:
             self._releases.append((gid, key))
 
-    def request(self, kind: str, *args: Any, cancelled: threading.Event | None = None) -> Any:
-        """Sends (kind, rid, *args) and waits for the reply; raises WorkerDied, or the
-        error payload as RemoteError."""
+    def submit(self, kind: str, *args: Any, task: bool = False,
+               cancelled: threading.Event | None = None) -> _Reply:
+        """Sends (kind, rid, *args) without waiting for the reply. A task takes one of the
+        worker's in-flight slots first (waiting while all are taken)."""
         if self.dead:
             raise WorkerDied(self.pid, self.proc.poll())
-        reply = _Reply()
+        if task:
+            while not self._slots.acquire(timeout=0.1):
+                if self.dead:
+                    raise WorkerDied(self.pid, self.proc.poll())
+                if cancelled is not None and cancelled.is_set():
+                    raise KeyboardInterrupt
+        reply = _Reply(slot=task)
         rid = next(self._ids)
         with self._pending_lock:
             self._pending[rid] = reply
@@ -138,7 +156,15 @@ class WorkerHandle:
             self.send((kind, rid, *args))
         except OSError:
             self.dead = True
+            with self._pending_lock:
+                self._pending.pop(rid, None)
+            if task:
+                self._slots.release()
             raise WorkerDied(self.pid, self.proc.poll()) from None
+        return reply
+
+    def wait(self, reply: _Reply, cancelled: threading.Event | None = None) -> Any:
+        """The reply's payload; raises WorkerDied, or the error payload as RemoteError."""
         while not reply.event.wait(0.1):
             if cancelled is not None and cancelled.is_set():
                 self.kill()  # its work is abandoned; the pool replaces it
@@ -149,6 +175,10 @@ class WorkerHandle:
         if reply.status == "error":
             raise RemoteError(*reply.payload)
         return reply.payload
+
+    def request(self, kind: str, *args: Any, cancelled: threading.Event | None = None) -> Any:
+        """submit() and wait()."""
+        return self.wait(self.submit(kind, *args, cancelled=cancelled), cancelled)
 
     def kill(self) -> None:
         self.dead = True

@@ -43,6 +43,7 @@ class _Graph:
         self._lock = threading.Lock()
         self.exports: list[tuple] = []  # shared-memory files to remove at the end
         self.cancelled = threading.Event()
+        self.pending: list = []  # (worker, reply) of every task sent, waited for at the end
 
     def payload(self) -> bytes:
         with self._lock:
@@ -73,10 +74,12 @@ def _unpicklable(tasks: dict, error: Exception) -> Exception:
 
 
 class RemoteRef:
-    """A task result held by a worker process. When the executor drops it (its last
-    consumer ran), the worker is told to drop the value too."""
+    """A task result held by a worker process, possibly still being computed (tasks are
+    sent ahead of their replies). When the executor drops it (its last consumer ran), the
+    worker is told to drop the value too."""
 
-    __slots__ = ("worker", "graph", "key", "task", "args", "export", "__weakref__")
+    __slots__ = ("worker", "graph", "key", "task", "args", "export", "reply", "deaths",
+                 "__weakref__")
 
     def __init__(self, worker: WorkerHandle, graph: _Graph, key: Any, task: "RemoteTask",
                  args: tuple):
@@ -88,6 +91,8 @@ class RemoteRef:
         # holding this result does not keep every upstream result alive in the workers.
         self.args = tuple(weakref.ref(a) if isinstance(a, RemoteRef) else a for a in args)
         self.export: tuple | None = None
+        self.reply = None  # the pending reply of the task that makes it
+        self.deaths: list[WorkerDied] = []
 
     def __del__(self) -> None:
         worker = self.worker
@@ -104,20 +109,47 @@ class RemoteRef:
             if isinstance(a, weakref.ref):
                 a = a()
                 if a is None:
-                    raise WorkerDied(self.worker.pid if self.worker else 0, None)
+                    raise TaskCrashedError(
+                        f"an input of task {self.key!r} was lost with a worker process and "
+                        "is no longer known; run the computation again")
             out.append(a)
         return tuple(out)
 
+    def ready(self, pool: WorkerPool) -> None:
+        """Waits until the value exists: raises the task's own exception if it failed, and
+        recomputes it on a live worker if its worker died."""
+        while self.reply is not None:
+            reply = self.reply
+            try:
+                caught = self.worker.wait(reply, self.graph.cancelled)
+            except RemoteError as e:
+                original = e.original()
+                raise original from original.__cause__
+            except WorkerDied as died:
+                self.deaths.append(died)
+                pool.replace(self.worker)
+                retries = int(_config.get("processes.retries", 1))
+                if len(self.deaths) > retries:
+                    raise TaskCrashedError(
+                        f"task {self.key!r} killed its worker process {len(self.deaths)} "
+                        f"times ({describe_exit(died.returncode)}); it was retried {retries} "
+                        "time(s) (config 'processes.retries')") from None
+                self.task.submit(pool, pool.worker_for_thread(), self.inputs(), into=self)
+                continue
+            if self.reply is reply:
+                self.reply = None
+            _raise_warnings(reply, caught)
+
     def describe(self, pool: WorkerPool) -> tuple:
         """Where another process can load this value from (exported once)."""
-        if self.export is None:
+        while self.export is None:
+            self.ready(pool)
             try:
-                try:
-                    self.export = self.worker.request("export", self.graph.gid, self.key)
-                except WorkerDied:
-                    worker = pool.worker_for_thread()
-                    self.task.run_on(pool, worker, self.inputs(), into=self)
-                    self.export = self.worker.request("export", self.graph.gid, self.key)
+                self.export = self.worker.request("export", self.graph.gid, self.key,
+                                                  cancelled=self.graph.cancelled)
+            except WorkerDied as died:
+                self.reply = _died_reply(died)  # recompute it, then export again
+                continue
             except RemoteError as e:
                 raise TypeError(
                     f"the result of task {self.key!r} cannot be sent between processes: "
@@ -131,8 +163,26 @@ class RemoteRef:
         raise TypeError("a worker's result cannot be pickled directly")
 
 
+def _raise_warnings(reply: Any, caught: list) -> None:
+    if not reply.seen:
+        reply.seen = True
+        for category, message, filename, lineno in caught:
+            warnings.warn_explicit(message, category, filename, lineno)
+
+
+def _died_reply(died: WorkerDied):
+    from .pool import _Reply
+
+    reply = _Reply()
+    reply.status = "died"
+    reply.event.set()
+    return reply
+
+
 class RemoteTask:
-    """Runs one Python task of a graph in the calling thread's worker."""
+    """Sends one Python task of a graph to the calling thread's worker, without waiting
+    for it: the worker runs its tasks in order, and a value is waited for only where it
+    must leave its worker (another worker's task, or the caller)."""
 
     __slots__ = ("graph", "key", "deps", "pool")
 
@@ -141,28 +191,22 @@ class RemoteTask:
 
     def __call__(self, *args: Any) -> RemoteRef:
         ref = RemoteRef(None, self.graph, self.key, self, args)  # type: ignore[arg-type]
-        retries = int(_config.get("processes.retries", 1))
-        deaths: list[WorkerDied] = []
         while True:
             worker = self.pool.worker_for_thread()
             try:
-                self.run_on(self.pool, worker, args, into=ref)
+                self.submit(self.pool, worker, args, into=ref)
+                # The reply, not the ref (holding the ref would keep its value alive).
+                self.graph.pending.append((worker, ref.reply))
                 return ref
-            except WorkerDied as died:
-                deaths.append(died)
-                self.pool.replace(worker)
-                if len(deaths) > retries:
-                    raise TaskCrashedError(
-                        f"task {self.key!r} killed its worker process {len(deaths)} times "
-                        f"({describe_exit(died.returncode)}); it was retried {retries} "
-                        "time(s) (config 'processes.retries')") from None
+            except WorkerDied:
+                self.pool.replace(worker)  # never got the task: send it to the new one
 
-    def run_on(self, pool: WorkerPool, worker: WorkerHandle, args: tuple, into: RemoteRef) -> None:
+    def submit(self, pool: WorkerPool, worker: WorkerHandle, args: tuple, into: RemoteRef) -> None:
         deps = {}
         for key, value in zip(self.deps, args):
             if isinstance(value, RemoteRef):
                 if value.worker is worker and not worker.dead:
-                    deps[key] = ("local",)
+                    deps[key] = ("local",)  # made (or queued) before this task, in order
                 else:
                     deps[key] = value.describe(pool)
             else:
@@ -170,16 +214,10 @@ class RemoteTask:
                 if deps[key][0] == "shm":
                     self.graph.exports.append(deps[key])
         self.graph.ship_to(worker)
-        try:
-            caught = worker.request("run", self.graph.gid, self.key, deps,
-                                    cancelled=self.graph.cancelled)
-        except RemoteError as e:
-            original = e.original()
-            raise original from original.__cause__
+        into.reply = worker.submit("run", self.graph.gid, self.key, deps, task=True,
+                                   cancelled=self.graph.cancelled)
         into.worker = worker
         into.export = None
-        for category, message, filename, lineno in caught:
-            warnings.warn_explicit(message, category, filename, lineno)
 
 
 def _is_task(x: Any) -> bool:
@@ -249,7 +287,7 @@ def rewrite(dsk: dict, pool: WorkerPool) -> tuple[dict, _Graph]:
 def fetch(value: Any, pool: WorkerPool) -> Any:
     """The caller's copy of a result (results the executor put in containers included)."""
     if isinstance(value, RemoteRef):
-        return shm.load(value.describe(pool))
+        return shm.load(value.describe(pool))  # waits for it (and raises its error)
     if type(value) in (list, tuple, set, frozenset):
         return type(value)(fetch(v, pool) for v in value)
     if type(value) is dict:
@@ -269,15 +307,37 @@ def execute(dsk: dict, keys: list, num_workers: int, progress, optimize_graph: b
             signal.default_int_handler(signum, frame)
 
         previous = signal.signal(signal.SIGINT, on_interrupt)
+    failed = True
     try:
         values = _core.execute(graph_dsk, keys, "threads", num_workers, progress, optimize_graph)
-        return [fetch(v, pool) for v in values]
+        out = [fetch(v, pool) for v in values]
+        # Every task's reply: an error nobody waited for yet, and every warning, surface
+        # here. (A task whose worker died was needed only by tasks that ran before it died,
+        # or the outputs would have recomputed it.)
+        for worker, reply in graph.pending:
+            try:
+                caught = worker.wait(reply, graph.cancelled)
+            except WorkerDied:
+                continue
+            except RemoteError as e:
+                original = e.original()
+                raise original from original.__cause__
+            _raise_warnings(reply, caught)
+        failed = False
+        return out
     finally:
+        graph.pending.clear()
+        if graph.cancelled.is_set():  # Ctrl-C: stop what the workers are doing now
+            for w in pool.workers:
+                if graph.gid in w.graphs:
+                    w.kill()
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
         for w in pool.workers:
             if graph.gid in w.graphs and not w.dead:
                 try:
+                    if failed:
+                        w.send(("cancel", graph.gid))  # skip its queued tasks
                     w.send(("release", graph.gid))
                 except OSError:
                     pass

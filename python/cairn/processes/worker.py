@@ -7,9 +7,13 @@ FD is its end of a socket pair. Messages (pickled tuples) from the parent:
   (once), and the parent's import path.
 - ``("run", rid, gid, key, deps)``: compute ``key``; ``deps`` maps each dependency key to
   ``("local", gid)`` (held here), or an :func:`cairn.processes.shm.export` description.
-- ``("export", rid, gid, key)``: describe a held result for another process.
-- ``("release", gid)``: drop everything of a graph; ``("release_keys", [(gid, key)])``:
-  drop results no task needs any more.
+  Tasks arrive ahead of their replies and run in order; a task whose local input failed
+  fails with the same error.
+- ``("export", rid, gid, key)``: describe a held result for another process (answered when
+  the task that makes it is done).
+- ``("release", gid)``, ``("release_keys", [(gid, key)])``: drop a graph's results, or
+  results no task needs any more (in order with the tasks); ``("cancel", gid)``: skip the
+  graph's queued tasks.
 
 Replies: ``(rid, "ok", payload)`` or ``(rid, "error", (pickled exception or None,
 traceback text, pickled exception type or None, message))``;
@@ -83,7 +87,9 @@ class Worker:
         self.send_lock = threading.Lock()
         self.graphs: dict[str, dict] = {}
         self.results: dict[tuple, Any] = {}
-        self.exported: dict[tuple, tuple] = {}
+        self.failed: dict[tuple, tuple] = {}  # (gid, key) -> error payload
+        self.waiting: dict[tuple, list[int]] = {}  # exports asked before the value exists
+        self.cancelled: set[str] = set()
         self.lock = threading.Lock()
         self.tasks: "queue.Queue[tuple | None]" = queue.Queue()
         self.caught: list[tuple] = []
@@ -100,6 +106,9 @@ class Worker:
             self.conn.send_bytes(data)
 
     def fail(self, rid: int, exc: BaseException) -> None:
+        self.reply(rid, "error", self.error_payload(exc))
+
+    def error_payload(self, exc: BaseException) -> tuple:
         text = "".join(traceback.format_exception(exc))
         try:
             blob = cloudpickle.dumps(exc)
@@ -110,10 +119,11 @@ class Worker:
             kind = pickle.dumps(type(exc))
         except Exception:  # noqa: BLE001 (a class defined in a closure)
             kind = None
-        self.reply(rid, "error", (blob, text, kind, str(exc)))
+        return (blob, text, kind, str(exc))
 
     def reader(self) -> None:
-        """Receives messages; runs exports and releases at once, queues tasks."""
+        """Receives messages; serves exports at once (or when the task that makes the value
+        is done), queues tasks and releases in the order they came."""
         while True:
             try:
                 msg = pickle.loads(self.conn.recv_bytes())
@@ -129,27 +139,31 @@ class Worker:
                     self.graphs[gid] = payload  # unpickled by the task thread, on first use
             elif kind == "export":
                 _, rid, gid, key = msg
-                try:
-                    with self.lock:
-                        value = self.results[(gid, key)]
-                    self.reply(rid, "ok", shm.export(value))
-                except BaseException as e:  # noqa: BLE001 (reported to the parent)
-                    self.fail(rid, e)
-            elif kind == "release":
-                _, gid = msg
                 with self.lock:
-                    self.graphs.pop(gid, None)
-                    for k in [k for k in self.results if k[0] == gid]:
-                        del self.results[k]
-            elif kind == "release_keys":
-                with self.lock:
-                    for k in msg[1]:
-                        self.results.pop(k, None)
-            elif kind == "run":
+                    ready = (gid, key) in self.results or (gid, key) in self.failed
+                    if not ready:  # its task is still queued: answer when it is done
+                        self.waiting.setdefault((gid, key), []).append(rid)
+                if ready:
+                    self.export(rid, (gid, key))
+            elif kind == "cancel":
+                self.cancelled.add(msg[1])
+            elif kind in ("run", "release", "release_keys"):
                 self.tasks.put(msg)
             elif kind == "exit":
                 self.tasks.put(None)
                 return
+
+    def export(self, rid: int, name: tuple) -> None:
+        with self.lock:
+            failed = self.failed.get(name)
+            value = self.results.get(name, None)
+        if failed is not None:
+            self.reply(rid, "error", failed)
+            return
+        try:
+            self.reply(rid, "ok", shm.export(value))
+        except BaseException as e:  # noqa: BLE001 (reported to the parent)
+            self.fail(rid, e)
 
     def graph(self, gid: str) -> dict:
         with self.lock:
@@ -163,22 +177,53 @@ class Worker:
             msg = self.tasks.get()
             if msg is None:
                 return
+            kind = msg[0]
+            if kind == "release_keys":
+                with self.lock:
+                    for k in msg[1]:
+                        self.results.pop(k, None)
+                        self.failed.pop(k, None)
+                continue
+            if kind == "release":
+                gid = msg[1]
+                with self.lock:
+                    self.graphs.pop(gid, None)
+                    for table in (self.results, self.failed):
+                        for k in [k for k in table if k[0] == gid]:
+                            del table[k]
+                self.cancelled.discard(gid)
+                continue
             _, rid, gid, key, deps = msg
+            failure = None
             try:
+                if gid in self.cancelled:
+                    raise KeyboardInterrupt("the computation was cancelled")
                 data = {}
                 for dep, where in deps.items():
                     if where[0] == "local":
                         with self.lock:
+                            failure = self.failed.get((gid, dep))
+                            if failure is not None:
+                                break  # a failed input: this task fails the same way
                             data[dep] = self.results[(gid, dep)]
                     else:
                         data[dep] = shm.load(where)
-                self.caught = []
-                value = evaluate(self.graph(gid)[key], data)
-                with self.lock:
-                    self.results[(gid, key)] = value
-                self.reply(rid, "ok", self.caught)
+                if failure is None:
+                    self.caught = []
+                    value = evaluate(self.graph(gid)[key], data)
+                    with self.lock:
+                        self.results[(gid, key)] = value
+                    self.reply(rid, "ok", self.caught)
             except BaseException as e:  # noqa: BLE001 (reported to the parent)
-                self.fail(rid, e)
+                failure = self.error_payload(e)
+            if failure is not None:
+                with self.lock:
+                    self.failed[(gid, key)] = failure
+                self.reply(rid, "error", failure)
+            with self.lock:
+                waiting = self.waiting.pop((gid, key), [])
+            for export_rid in waiting:
+                self.export(export_rid, (gid, key))
 
 
 def main(fd: int) -> None:
