@@ -121,7 +121,7 @@ class RemoteRef:
         while self.reply is not None:
             reply = self.reply
             try:
-                caught = self.worker.wait(reply, self.graph.cancelled)
+                caught, inline = self.worker.wait(reply, self.graph.cancelled)
             except RemoteError as e:
                 original = e.original()
                 raise original from original.__cause__
@@ -138,12 +138,16 @@ class RemoteRef:
                 continue
             if self.reply is reply:
                 self.reply = None
+                if inline is not None:
+                    self.export = inline  # small: it came with the reply
             _raise_warnings(reply, caught)
 
     def describe(self, pool: WorkerPool) -> tuple:
         """Where another process can load this value from (exported once)."""
         while self.export is None:
             self.ready(pool)
+            if self.export is not None:
+                break
             try:
                 self.export = self.worker.request("export", self.graph.gid, self.key,
                                                   cancelled=self.graph.cancelled)
@@ -316,7 +320,7 @@ def execute(dsk: dict, keys: list, num_workers: int, progress, optimize_graph: b
         # or the outputs would have recomputed it.)
         for worker, reply in graph.pending:
             try:
-                caught = worker.wait(reply, graph.cancelled)
+                caught, _ = worker.wait(reply, graph.cancelled)
             except WorkerDied:
                 continue
             except RemoteError as e:

@@ -17,7 +17,8 @@ FD is its end of a socket pair. Messages (pickled tuples) from the parent:
 
 Replies: ``(rid, "ok", payload)`` or ``(rid, "error", (pickled exception or None,
 traceback text, pickled exception type or None, message))``;
-a task's payload is the warnings it raised, which the parent raises again.
+a task's payload is (the warnings it raised, which the parent raises again, and the value
+itself when it is small).
 Exports are answered by a second thread, so a worker busy with a task still serves data.
 """
 
@@ -70,6 +71,19 @@ def evaluate(arg: Any, data: dict) -> Any:
     except TypeError:  # unhashable: a plain value
         pass
     return arg
+
+
+_SCALARS = (int, float, bool, complex, type(None))
+
+
+def _inline(value: Any) -> tuple | None:
+    """Small plain values travel back with the task's reply, so another process needs no
+    export round trip for them."""
+    t = type(value)
+    if t in _SCALARS or (t in (str, bytes) and len(value) <= 1024) or (
+            t is tuple and len(value) <= 16 and all(type(v) in _SCALARS for v in value)):
+        return ("inline", pickle.dumps(value, protocol=5), [])
+    return None
 
 
 def _warning(message: Any, category: type, filename: str, lineno: int) -> tuple:
@@ -213,7 +227,7 @@ class Worker:
                     value = evaluate(self.graph(gid)[key], data)
                     with self.lock:
                         self.results[(gid, key)] = value
-                    self.reply(rid, "ok", self.caught)
+                    self.reply(rid, "ok", (self.caught, _inline(value)))
             except BaseException as e:  # noqa: BLE001 (reported to the parent)
                 failure = self.error_payload(e)
             if failure is not None:
