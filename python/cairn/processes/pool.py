@@ -21,7 +21,7 @@ from typing import Any
 
 __all__ = ["WorkerDied", "WorkerHandle", "WorkerPool", "get_pool", "shutdown"]
 
-MAX_IN_FLIGHT = 64  # tasks sent to one worker ahead of their replies
+MAX_IN_FLIGHT = 8  # tasks sent to one worker ahead of their replies
 
 
 class WorkerDied(RuntimeError):
