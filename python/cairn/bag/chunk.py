@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 from collections.abc import Iterator
@@ -126,10 +127,8 @@ def count(seq: list) -> int:
 
 
 def frequencies(seq: list) -> dict:
-    d: dict = {}
-    for x in seq:
-        d[x] = d.get(x, 0) + 1
-    return d
+    # Counter counts in C (collections._count_elements); keys keep first-seen order.
+    return dict(collections.Counter(seq))
 
 
 def merge_frequencies(dicts: list) -> dict:
