@@ -84,6 +84,7 @@ class WorkerHandle:
         # Tasks are sent ahead of their replies (the worker runs them in order); this bounds
         # how many wait in its queue.
         self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self.in_flight = 0  # tasks sent and not answered yet
         ready = _Reply()
         self._pending[0] = ready
         self._reader = threading.Thread(target=self._read, daemon=True,
@@ -106,6 +107,8 @@ class WorkerHandle:
             if reply is not None:
                 reply.status, reply.payload = status, payload
                 if reply.slot:
+                    with self._pending_lock:
+                        self.in_flight -= 1
                     self._slots.release()
                 reply.event.set()
         self.dead = True
@@ -152,12 +155,16 @@ class WorkerHandle:
         rid = next(self._ids)
         with self._pending_lock:
             self._pending[rid] = reply
+            if task:
+                self.in_flight += 1
         try:
             self.send((kind, rid, *args))
         except OSError:
             self.dead = True
             with self._pending_lock:
                 self._pending.pop(rid, None)
+                if task:
+                    self.in_flight -= 1
             if task:
                 self._slots.release()
             raise WorkerDied(self.pid, self.proc.poll()) from None
@@ -293,6 +300,13 @@ class WorkerPool:
         if worker.dead:
             worker = self.replace(worker)
         return worker
+
+    def least_loaded(self) -> WorkerHandle:
+        """A live worker with the fewest tasks in flight (the calling thread's own on a tie)."""
+        own = self.worker_for_thread()
+        best = min((w for w in self.workers if not w.dead), key=lambda w: w.in_flight,
+                   default=own)
+        return own if own.in_flight <= best.in_flight else best
 
     def release_threads(self) -> None:
         """Called when a computation ends: threads claim workers afresh next time."""

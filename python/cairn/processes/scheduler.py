@@ -17,6 +17,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 import uuid
 import warnings
 import weakref
@@ -196,7 +197,7 @@ class RemoteTask:
     def __call__(self, *args: Any) -> RemoteRef:
         ref = RemoteRef(None, self.graph, self.key, self, args)  # type: ignore[arg-type]
         while True:
-            worker = self.pool.worker_for_thread()
+            worker = self._choose_worker(args)
             try:
                 self.submit(self.pool, worker, args, into=ref)
                 # The reply, not the ref (holding the ref would keep its value alive).
@@ -204,6 +205,19 @@ class RemoteTask:
                 return ref
             except WorkerDied:
                 self.pool.replace(worker)  # never got the task: send it to the new one
+
+    def _choose_worker(self, args: tuple) -> WorkerHandle:
+        """Where the inputs are, if they are all in one worker (they stay there); with no
+        input in a worker, the least busy one (tasks are sent ahead, so the calling thread's
+        own worker could otherwise get every independent task)."""
+        homes = {a.worker for a in args
+                 if isinstance(a, RemoteRef) and a.worker is not None and not a.worker.dead}
+        if len(homes) == 1:
+            return homes.pop()
+        if not homes:
+            return self.pool.least_loaded()
+        own = self.pool.worker_for_thread()
+        return own if own in homes else next(iter(homes))
 
     def submit(self, pool: WorkerPool, worker: WorkerHandle, args: tuple, into: RemoteRef) -> None:
         deps = {}
@@ -312,13 +326,30 @@ def execute(dsk: dict, keys: list, num_workers: int, progress, optimize_graph: b
 
         previous = signal.signal(signal.SIGINT, on_interrupt)
     failed = True
+    seen_total = [0]
+
+    def finished() -> int:
+        return sum(1 for _, reply in graph.pending if reply.event.is_set())
+
+    def report(done: int, total: int) -> None:
+        # The executor counts tasks as they are sent; report those that have finished.
+        seen_total[0] = total
+        progress(min(done, finished()), total)
+
     try:
-        values = _core.execute(graph_dsk, keys, "threads", num_workers, progress, optimize_graph)
-        out = [fetch(v, pool) for v in values]
-        # Every task's reply: an error nobody waited for yet, and every warning, surface
-        # here. (A task whose worker died was needed only by tasks that ran before it died,
-        # or the outputs would have recomputed it.)
+        values = _core.execute(graph_dsk, keys, "threads", num_workers,
+                               report if progress else None, optimize_graph)
+        # Every task's reply first: the progress shown follows them, an error nobody waited
+        # for yet and every warning surface here. (A task whose worker died was needed only
+        # by tasks that ran before it died, or fetching the outputs recomputes it.)
+        last = time.monotonic()
         for worker, reply in graph.pending:
+            while progress and seen_total[0] and not reply.event.wait(0.05):
+                if time.monotonic() - last > 0.05:
+                    progress(min(finished(), seen_total[0]), seen_total[0])
+                    last = time.monotonic()
+                if graph.cancelled.is_set():
+                    break
             try:
                 caught, _ = worker.wait(reply, graph.cancelled)
             except WorkerDied:
@@ -327,6 +358,9 @@ def execute(dsk: dict, keys: list, num_workers: int, progress, optimize_graph: b
                 original = e.original()
                 raise original from original.__cause__
             _raise_warnings(reply, caught)
+        out = [fetch(v, pool) for v in values]
+        if progress and seen_total[0]:
+            progress(seen_total[0], seen_total[0])
         failed = False
         return out
     finally:
