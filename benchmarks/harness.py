@@ -500,7 +500,12 @@ def write_report(name: str, rows: Sequence[Row], notes: Sequence[str] = (),
     parts = [f"## {title or name}", "", machine_header(), "", markdown_table(rows, columns)]
     if notes:
         parts += ["", *[f"- {n}" for n in notes]]
-    text = "\n".join(parts) + "\n"
+    return save_report(name, "\n".join(parts) + "\n")
+
+
+def save_report(name: str, text: str) -> Path:
+    """Print a finished markdown report and write it to ``benchmarks/results/<name>.md``
+    (for benchmarks that lay out several tables themselves)."""
     print(text)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.md"

@@ -33,8 +33,8 @@ from pathlib import Path
 from subprocess import TimeoutExpired
 from typing import Any, Callable
 
-from harness import (BENCH_DIR, RESULTS_DIR, ChildFailed, Row, cpu_snapshot, fmt_float,
-                     machine_header, markdown_table, other_load_note, run_isolated)
+from harness import (BENCH_DIR, ChildFailed, Row, cpu_snapshot, fmt_float, machine_header,
+                     markdown_table, other_load_note, run_isolated, save_report)
 
 MiB = 2**20
 WORKERS = 2
@@ -661,10 +661,8 @@ def main(argv: list[str] | None = None) -> int:
     for heading, table in (("(a) GIL-bound text", text), ("(b) tiny tasks", tiny),
                            ("(c) large arrays", arrays)):
         parts += [f"### {heading}", "", markdown_table(table), ""] if table else []
-    report = "\n".join(parts + [f"- {n}" for n in notes]) + "\n"
-    print(report)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"processes{'-quick' if args.quick else ''}.md").write_text(report, "utf-8")
+    save_report(f"processes{'-quick' if args.quick else ''}",
+                "\n".join(parts + [f"- {n}" for n in notes]) + "\n")
     return 1 if "WRONG" in check or runner.failures else 0
 
 

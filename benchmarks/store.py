@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import RESULTS_DIR, Row, cpu_snapshot, machine_header, markdown_table, other_load_note
+from harness import Row, cpu_snapshot, machine_header, markdown_table, other_load_note, save_report
 from store_data import (FULL, INSERTED_LINES, QUICK, ROOT, VERSIONS, MiB, Plan, ensure_data,
                         sha256_file)
 
@@ -445,12 +445,7 @@ def write(ctx: Ctx, plan: Plan, data: dict, versions: list[str], notes: list[str
              "### Bytes stored (apparent file sizes; 'data' is one version's size)", "",
              *table, "", f"One zstd level-1 copy of v1, compressed whole: {zstd}.", "",
              *[f"- {n}" for n in verdicts(ctx, data, plan) + ctx.notes + notes]]
-    text = "\n".join(parts) + "\n"
-    print(text)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{'store-quick' if plan.quick else 'store'}.md"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return save_report("store-quick" if plan.quick else "store", "\n".join(parts) + "\n")
 
 
 WORKLOADS = ("big", "folder", "text", "array", "array-clustered")
