@@ -23,22 +23,16 @@ class CountsTable {
   void Add(std::string_view key, int64_t count = 1) {
     if (key.size() <= kInline) return AddShort(key, count);
     const uint64_t h = HashLong(key);
-    const uint64_t tag = (h >> 32) << 32;
-    uint64_t i = h & mask_;
-    while (true) {
-      const uint64_t slot = slots_[i];
-      if (slot == 0) break;
-      if ((slot & 0xFFFFFFFF00000000ull) == tag) {
-        Entry& e = entries_[(slot & 0xFFFFFFFFu) - 1];
-        if (e.length == key.size() &&
-            std::memcmp(arena_.data() + e.key.offset, key.data(), key.size()) == 0) {
-          e.count += count;
-          return;
-        }
-      }
-      i = (i + 1) & mask_;
+    uint64_t slot;
+    Entry* e = Probe(h, &slot, [&](const Entry& e) {
+      return e.length == key.size() &&
+             std::memcmp(arena_.data() + e.key.offset, key.data(), key.size()) == 0;
+    });
+    if (e != nullptr) {
+      e->count += count;
+    } else {
+      Insert(key, h, slot, count);
     }
-    Insert(key, h, i, count);
   }
   /// Adds every entry of `other` (its new keys are appended in its order).
   void Merge(const CountsTable& other);
@@ -128,21 +122,32 @@ class CountsTable {
     uint64_t w0, w1;
     LoadShort(key, &w0, &w1);
     const uint64_t h = HashShort(key.size(), w0, w1);
+    uint64_t slot;
+    Entry* e = Probe(h, &slot, [&](const Entry& e) {
+      return e.length == key.size() && e.key.words[0] == w0 && e.key.words[1] == w1;
+    });
+    if (e != nullptr) {
+      e->count += count;
+    } else {
+      Insert(key, h, slot, count);
+    }
+  }
+  // The entry with hash `h` that `same` accepts, or nullptr with *empty at the free slot
+  // where it belongs. The slot's hash tag settles most mismatches without touching entries.
+  template <typename Same>
+  Entry* Probe(uint64_t h, uint64_t* empty, Same&& same) {
     const uint64_t tag = (h >> 32) << 32;
-    uint64_t i = h & mask_;
-    while (true) {
+    for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
       const uint64_t slot = slots_[i];
-      if (slot == 0) break;
+      if (slot == 0) {
+        *empty = i;
+        return nullptr;
+      }
       if ((slot & 0xFFFFFFFF00000000ull) == tag) {
         Entry& e = entries_[(slot & 0xFFFFFFFFu) - 1];
-        if (e.length == key.size() && e.key.words[0] == w0 && e.key.words[1] == w1) {
-          e.count += count;
-          return;
-        }
+        if (same(e)) return &e;
       }
-      i = (i + 1) & mask_;
     }
-    Insert(key, h, i, count);
   }
 
   std::vector<Entry> entries_;
