@@ -354,20 +354,18 @@ void BindStore(nb::module_& parent) {
       nb::arg("store"), nb::arg("progress").none() = nb::none());
   m.def(
       "drop_damaged_copies",
-      [](std::shared_ptr<ObjectStore> store, const std::vector<std::string>& ids,
-         const std::string& tmp_dir) {
+      [](std::shared_ptr<ObjectStore> store, const std::vector<std::string>& ids) {
         std::vector<Digest> digests;
         for (const auto& id : ids) digests.push_back(ParseId(id));
-        return Unwrap(Released([&] { return DropDamagedCopies(*store, digests, tmp_dir); }));
+        return Unwrap(Released([&] { return DropDamagedCopies(*store, digests); }));
       },
-      nb::arg("store"), nb::arg("ids"), nb::arg("tmp_dir"));
+      nb::arg("store"), nb::arg("ids"));
   m.def(
       "collect_garbage",
       [](std::shared_ptr<ObjectStore> store,
-         const std::vector<std::pair<std::string, std::string>>& keep, const std::string& tmp_dir,
-         bool dry_run) {
+         const std::vector<std::pair<std::string, std::string>>& keep, bool dry_run) {
         auto roots = ParsePointers(keep);
-        auto r = Released([&] { return CollectGarbage(*store, roots, tmp_dir, dry_run); });
+        auto r = Released([&] { return CollectGarbage(*store, roots, dry_run); });
         Check(r.status());
         nb::dict d;
         d["objects_kept"] = r->objects_kept;
@@ -377,5 +375,5 @@ void BindStore(nb::module_& parent) {
         d["packs_rewritten"] = r->packs_rewritten;
         return d;
       },
-      nb::arg("store"), nb::arg("keep"), nb::arg("tmp_dir"), nb::arg("dry_run"));
+      nb::arg("store"), nb::arg("keep"), nb::arg("dry_run"));
 }

@@ -84,8 +84,7 @@ int IoThreads(int threads) { return threads > 0 ? threads : 8; }
 // it). The new pack is durable before the old one goes; the old index goes first, since a
 // pack without an index is not part of the store.
 Status RewritePack(ObjectStore& store, uint32_t p, const std::vector<const IndexRecord*>& kept,
-                   const std::string& tmp_dir, bool verify) {
-  (void)tmp_dir;
+                   bool verify) {
   if (!kept.empty()) {
     // The temporary pack is made in the store's own folder: a rename within one file system
     // (a remote folder may be another mount).
@@ -314,8 +313,7 @@ Result<std::vector<Damage>> Verify(const ObjectStore& store, const ProgressFn& p
   return damage;
 }
 
-Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& keep,
-                               const std::string& tmp_dir, bool dry_run) {
+Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& keep, bool dry_run) {
   CAIRN_ASSIGN_OR_RAISE(auto closure, CollectClosure({&store}, keep));
   std::unordered_set<Digest, DigestHash> live(closure.ids.begin(), closure.ids.end());
   GcStats stats;
@@ -360,15 +358,13 @@ Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& k
       ++stats.packs_rewritten;
     }
     if (dry_run) continue;
-    CAIRN_RETURN_NOT_OK(
-        RewritePack(store, static_cast<uint32_t>(p), kept, tmp_dir, /*verify=*/true));
+    CAIRN_RETURN_NOT_OK(RewritePack(store, static_cast<uint32_t>(p), kept, /*verify=*/true));
   }
   if (!dry_run) CAIRN_RETURN_NOT_OK(SyncDirectory(store.dir()));
   return stats;
 }
 
-Result<uint64_t> DropDamagedCopies(ObjectStore& store, const std::vector<Digest>& ids,
-                                   const std::string& tmp_dir) {
+Result<uint64_t> DropDamagedCopies(ObjectStore& store, const std::vector<Digest>& ids) {
   std::unordered_map<uint32_t, std::unordered_set<uint64_t>> bad;  // pack -> entry offsets
   for (const auto& id : ids) {
     std::vector<Location> damaged;
@@ -391,7 +387,7 @@ Result<uint64_t> DropDamagedCopies(ObjectStore& store, const std::vector<Digest>
       if (!offsets.count(r.offset)) kept.push_back(&r);
     }
     dropped += records[p].size() - kept.size();
-    CAIRN_RETURN_NOT_OK(RewritePack(store, p, kept, tmp_dir, /*verify=*/false));
+    CAIRN_RETURN_NOT_OK(RewritePack(store, p, kept, /*verify=*/false));
   }
   if (!bad.empty()) CAIRN_RETURN_NOT_OK(SyncDirectory(store.dir()));
   return dropped;

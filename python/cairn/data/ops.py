@@ -320,7 +320,7 @@ def pull(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
             raise
         repaired = fetch(repo, remote, paths, repair=damaged, progress=progress)
         with repo.lock(exclusive=True):  # it deletes packs
-            _store.drop_damaged_copies(repo.cache(), damaged, str(repo.tmp))
+            _store.drop_damaged_copies(repo.cache(), damaged)
             repo._cache = None  # packs were rewritten: read the indexes again
         fetched.objects += repaired.objects
         fetched.bytes += repaired.bytes
@@ -381,11 +381,11 @@ def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
             if force:
                 _git(repo.root, "fetch", "--all", "--quiet")
                 keep = repo.pointers_in_history()
-            stats = _store.collect_garbage(store, keep, str(repo.tmp), not force)
+            stats = _store.collect_garbage(store, keep, not force)
             if force:
                 _clean_stale([Path(store.dir)])
             return GcResult(not force, remote=name, **stats)
-        stats = _store.collect_garbage(repo.cache(), keep, str(repo.tmp), not force)
+        stats = _store.collect_garbage(repo.cache(), keep, not force)
         if force:
             repo._cache = None
             _clean_stale([repo.tmp, repo.packs])

@@ -62,13 +62,11 @@ struct GcStats {
 /// deleted, packs with some kept are rewritten with only those (the new pack is durable
 /// before the old one goes). With dry_run only counts. Callers hold the store's lock
 /// exclusively.
-Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& keep,
-                               const std::string& tmp_dir, bool dry_run);
+Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& keep, bool dry_run);
 
 /// After good copies of `ids` were fetched: rewrites the packs of a local store that hold
 /// damaged copies of them, without those copies (a copy is dropped only when another copy
 /// verifies). Returns the number of copies dropped.
-Result<uint64_t> DropDamagedCopies(ObjectStore& store, const std::vector<Digest>& ids,
-                                   const std::string& tmp_dir);
+Result<uint64_t> DropDamagedCopies(ObjectStore& store, const std::vector<Digest>& ids);
 
 }  // namespace cairn::store
