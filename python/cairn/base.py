@@ -86,6 +86,23 @@ def _check_num_workers(num_workers: Any) -> int:
     return num_workers
 
 
+def task_dependencies(task: Any, dsk: dict, out: set) -> None:
+    """Adds to ``out`` the keys of ``dsk`` that a task spec refers to (Dask's graph spec:
+    task tuples' arguments and lists are traversed)."""
+    if isinstance(task, tuple) and task and callable(task[0]):
+        for arg in task[1:]:
+            task_dependencies(arg, dsk, out)
+    elif isinstance(task, list):
+        for arg in task:
+            task_dependencies(arg, dsk, out)
+    else:
+        try:
+            if task in dsk:
+                out.add(task)
+        except TypeError:
+            pass
+
+
 def _flatten(keys: Any, out: list) -> None:
     if isinstance(keys, list):
         for k in keys:

@@ -7,26 +7,11 @@ import shutil
 import subprocess
 from typing import Any, Hashable
 
-from .base import _merged_graph, _unpack, key_split
+from .base import _merged_graph, _unpack, key_split, task_dependencies
 
 __all__ = ["visualize", "to_dot"]
 
 _FORMATS = {"png", "svg", "pdf", "jpeg", "jpg", "dot"}
-
-
-def _dependencies(task: Any, dsk: dict, out: set) -> None:
-    if isinstance(task, tuple) and task and callable(task[0]):
-        for arg in task[1:]:
-            _dependencies(arg, dsk, out)
-    elif isinstance(task, list):
-        for arg in task:
-            _dependencies(arg, dsk, out)
-    else:
-        try:
-            if task in dsk:
-                out.add(task)
-        except TypeError:
-            pass
 
 
 def _label(task: Any) -> str:
@@ -49,7 +34,7 @@ def to_dot(dsk: dict) -> str:
         lines.append(f'  {nid} [shape=box, label="{_escape(key_split(key))}"];')
         label = _label(task)
         deps: set = set()
-        _dependencies(task, dsk, deps)
+        task_dependencies(task, dsk, deps)
         if label:
             lines.append(f'  {nid}f [shape=ellipse, label="{_escape(label)}"];')
             lines.append(f"  {nid}f -> {nid};")

@@ -26,8 +26,10 @@ from typing import Any
 import cloudpickle
 
 from .. import config as _config
+from ..base import task_dependencies
 from . import shm
 from .pool import RemoteError, WorkerDied, WorkerHandle, WorkerPool, describe_exit, get_pool
+from .spec import is_task
 
 
 class TaskCrashedError(RuntimeError):
@@ -238,27 +240,11 @@ class RemoteTask:
         into.export = None
 
 
-def _is_task(x: Any) -> bool:
-    return type(x) is tuple and len(x) > 0 and callable(x[0])
-
-
-def _dependencies(spec: Any, dsk: dict, out: list, seen: set | None = None) -> None:
-    """Appends the keys ``spec`` refers to, once each, in order of appearance."""
-    if seen is None:
-        seen = set(out)
-    if isinstance(spec, list):
-        for a in spec:
-            _dependencies(a, dsk, out, seen)
-    elif _is_task(spec):
-        for a in spec[1:]:
-            _dependencies(a, dsk, out, seen)
-    else:
-        try:
-            if spec in dsk and spec not in seen:
-                seen.add(spec)
-                out.append(spec)
-        except TypeError:
-            pass
+def _dependencies(spec: Any, dsk: dict) -> list:
+    """The keys a task refers to, once each (the order its arguments are passed in)."""
+    out: set = set()
+    task_dependencies(spec, dsk, out)
+    return list(out)
 
 
 def rewrite(dsk: dict, pool: WorkerPool) -> tuple[dict, _Graph]:
@@ -269,17 +255,16 @@ def rewrite(dsk: dict, pool: WorkerPool) -> tuple[dict, _Graph]:
 
     native = _core.NativeTask
     python_tasks = {k: v for k, v in dsk.items()
-                    if _is_task(v) and not isinstance(v[0], native)}
+                    if is_task(v) and not isinstance(v[0], native)}
     # A native scan that feeds Python tasks runs in the worker too (from its recipe), so
     # its lines are made where they are used instead of being shipped there.
     feeding: set = set()
     for spec in python_tasks.values():
-        deps: list = []
-        _dependencies(spec, dsk, deps)
+        deps = _dependencies(spec, dsk)
         feeding.update(d for d in deps if d not in python_tasks)
     for key in feeding:
         spec = dsk[key]
-        if _is_task(spec) and len(spec) == 1 and isinstance(spec[0], native) \
+        if is_task(spec) and len(spec) == 1 and isinstance(spec[0], native) \
                 and spec[0] in RECIPES:
             python_tasks[key] = (run_recipe, RECIPES[spec[0]])
     graph = _Graph(python_tasks)
@@ -287,13 +272,11 @@ def rewrite(dsk: dict, pool: WorkerPool) -> tuple[dict, _Graph]:
     for key, spec in dsk.items():
         if key in python_tasks:
             spec = python_tasks[key]
-            deps = []
-            _dependencies(spec, dsk, deps)
+            deps = _dependencies(spec, dsk)
             out[key] = (RemoteTask(graph, key, deps, pool), *deps)
         else:
-            if _is_task(spec):
-                deps = []
-                _dependencies(spec, dsk, deps)
+            if is_task(spec):
+                deps = _dependencies(spec, dsk)
                 if any(d in python_tasks for d in deps):
                     raise NotImplementedError(
                         f"native task {key!r} depends on a Python task; run this graph with "

@@ -40,6 +40,7 @@ from typing import Any
 import cloudpickle
 
 from . import shm
+from .spec import evaluate
 
 
 def _die_with_parent() -> None:
@@ -52,25 +53,6 @@ def _die_with_parent() -> None:
         pass
     if os.getppid() == 1:  # the parent died before prctl took effect
         os._exit(1)
-
-
-def _is_task(x: Any) -> bool:
-    return type(x) is tuple and len(x) > 0 and callable(x[0])
-
-
-def evaluate(arg: Any, data: dict) -> Any:
-    """Dask's graph spec: lists are traversed, task tuples called, keys replaced."""
-    if isinstance(arg, list):
-        return [evaluate(a, data) for a in arg]
-    if _is_task(arg):
-        func, *args = arg
-        return func(*(evaluate(a, data) for a in args))
-    try:
-        if arg in data:
-            return data[arg]
-    except TypeError:  # unhashable: a plain value
-        pass
-    return arg
 
 
 _SCALARS = (int, float, bool, complex, type(None))
