@@ -291,6 +291,8 @@ def _run_collections(collections: Sequence[Any], scheduler: Any = None,
         raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}")
     dsk = _merged_graph(collections)
     keys = [c.__cairn_keys__() for c in collections]
+    if optimize_graph:
+        dsk = _optimize(collections, dsk, keys)
     scheduler = scheduler if scheduler is not None else _config.get("scheduler", "threads")
     if callable(scheduler):
         results = _pack(keys, iter(_flatten_like(keys, scheduler(dsk, keys))), list)
@@ -298,6 +300,20 @@ def _run_collections(collections: Sequence[Any], scheduler: Any = None,
         values = _execute(dsk, keys, scheduler, num_workers, optimize_graph)
         results = _pack(keys, iter(values), list)
     return keys, results
+
+
+def _optimize(collections: Sequence[Any], dsk: dict, keys: list) -> dict:
+    """The graph after each collection type's own optimization (``__cairn_optimize__(dsk,
+    keys)``, like Dask's ``__dask_optimize__``), each run once on the whole graph."""
+    flat: list = []
+    _flatten(keys, flat)
+    done: list = []
+    for c in collections:
+        optimize = getattr(type(c), "__cairn_optimize__", None)
+        if optimize is not None and optimize not in done:
+            done.append(optimize)
+            dsk = optimize(dsk, flat)
+    return dsk
 
 
 def _compute_collections(collections: Sequence[Any], **kwargs: Any) -> list:

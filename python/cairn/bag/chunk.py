@@ -47,11 +47,7 @@ def map_chunk(func: Callable, iters: list, iter_kwarg_keys: list | None, kwargs:
             "ensure that all bag arguments have the same partition lengths")
     positional = iters[: len(iters) - nkw] if nkw else iters
     if not nkw:
-        if kwargs:
-            return [func(*args, **kwargs) for args in zip(*positional)]
-        if len(positional) == 1:
-            return list(map(func, positional[0]))
-        return list(map(func, *positional))
+        return list(map_lazy(func, positional, None, kwargs))
     out = []
     for values in zip(*iters):
         kw = dict(kwargs) if kwargs else {}
@@ -65,9 +61,7 @@ def repeat_constant(value: Any) -> Any:
 
 
 def starmap_chunk(func: Callable, part: list, kwargs: dict | None) -> list:
-    if kwargs:
-        return [func(*args, **kwargs) for args in part]
-    return list(itertools.starmap(func, part))
+    return list(starmap_lazy(func, part, kwargs))
 
 
 def filter_chunk(predicate: Callable, part: list) -> list:
@@ -87,13 +81,7 @@ def apply_partition(func: Callable, args: list, kwargs: dict | None) -> Any:
 
 
 def pluck_chunk(key: Any, part: list, default: Any) -> list:
-    if isinstance(key, list):
-        if default is no_default:
-            return [tuple(x[k] for k in key) for x in part]
-        return [tuple(_get(x, k, default) for k in key) for x in part]
-    if default is no_default:
-        return [x[key] for x in part]
-    return [_get(x, key, default) for x in part]
+    return list(pluck_lazy(key, part, default))
 
 
 def _get(x: Any, key: Any, default: Any) -> Any:
@@ -112,6 +100,59 @@ def empty_safe_apply(func: Callable, part: Any, is_last: bool) -> Any:
 
 def empty_safe_aggregate(func: Callable, parts: list, is_last: bool) -> Any:
     return empty_safe_apply(func, [p for p in parts if p is not no_result], is_last)
+
+
+def empty_safe_stream(func: Callable, part: Any, is_last: bool) -> Any:
+    """:func:`empty_safe_apply` for a reduction that gives the same answer on an iterator as
+    on a list (``frequencies``, ``count``, ``sum``, ...): a fused, lazy partition is counted
+    as it streams, without a list of it."""
+    if not isinstance(part, Iterator):
+        return empty_safe_apply(func, part, is_last)
+    head = next(part, _END)
+    if head is _END:
+        return empty_safe_apply(func, [], is_last)
+    if isinstance(head, Iterator):  # reify's rule: items that are iterators become lists
+        return empty_safe_apply(func, [head, *part], is_last)
+    return func(itertools.chain((head,), part))
+
+
+_END = object()
+
+
+# Lazy forms of the element-wise steps: inside a fused chain (bag/optimize.py) a step hands
+# the next an iterator instead of a list; only the chain's last step makes a list.
+def map_lazy(func: Callable, iters: list, iter_kwarg_keys: None, kwargs: dict | None) -> Any:
+    if kwargs:
+        return (func(*args, **kwargs) for args in zip(*iters))
+    return map(func, *iters)
+
+
+def filter_lazy(predicate: Callable, part: Any) -> Any:
+    return filter(predicate, part)
+
+
+def remove_lazy(predicate: Callable, part: Any) -> Any:
+    return itertools.filterfalse(predicate, part)
+
+
+def flatten_lazy(part: Any) -> Any:
+    return itertools.chain.from_iterable(part)
+
+
+def starmap_lazy(func: Callable, part: Any, kwargs: dict | None) -> Any:
+    if kwargs:
+        return (func(*args, **kwargs) for args in part)
+    return itertools.starmap(func, part)
+
+
+def pluck_lazy(key: Any, part: Any, default: Any) -> Any:
+    if isinstance(key, list):
+        if default is no_default:
+            return (tuple(x[k] for k in key) for x in part)
+        return (tuple(_get(x, k, default) for k in key) for x in part)
+    if default is no_default:
+        return (x[key] for x in part)
+    return (_get(x, key, default) for x in part)
 
 
 def reduce_with(binop: Callable, seq: Any, initial: Any = no_default) -> Any:

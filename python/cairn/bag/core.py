@@ -12,6 +12,7 @@ from .._no_default import no_default
 from ..delayed import Delayed, _unpack, funcname
 from ..tokenize import tokenize
 from . import chunk
+from .optimize import optimize as _optimize
 
 __all__ = ["Bag", "Item"]
 
@@ -26,6 +27,7 @@ class Item(Delayed):
     """
 
     __slots__ = ()
+    __cairn_optimize__ = staticmethod(_optimize)
 
     def apply(self, func: Callable) -> "Item":
         """A new Item: ``func`` applied to this one's value."""
@@ -79,6 +81,8 @@ class Bag:
         self._native_counts = False  # True for a native frequencies result (for topk)
 
     # --- collection protocol -----------------------------------------------------------
+    __cairn_optimize__ = staticmethod(_optimize)
+
     def __cairn_graph__(self) -> dict:
         return base.collect_graph(self)
 
