@@ -24,6 +24,7 @@ add_library(cairn::arrow INTERFACE IMPORTED)
 target_include_directories(cairn::arrow SYSTEM INTERFACE "${ARROW_INCLUDE_DIR}")
 target_link_libraries(cairn::arrow INTERFACE
   "${ARROW_LIB_DIR}/libarrow.so.${ARROW_SO_VERSION}"
-  "${ARROW_LIB_DIR}/libarrow_compute.so.${ARROW_SO_VERSION}")
+  "${ARROW_LIB_DIR}/libarrow_compute.so.${ARROW_SO_VERSION}"
+  "${ARROW_LIB_DIR}/libarrow_s3.so.${ARROW_SO_VERSION}")
 # Arrow headers are built with the C++11 ABI in the manylinux_2_28 wheels; match it.
 target_compile_definitions(cairn::arrow INTERFACE _GLIBCXX_USE_CXX11_ABI=1)

@@ -7,6 +7,7 @@
 #include "cairn/text/kernels.h"
 #include "pybridge/execute.h"
 #include "pybridge/native_values.h"
+#include "s3_spec.h"
 
 namespace nb = nanobind;
 
@@ -20,14 +21,15 @@ nb::object Steal(PyObject* result) {
 }
 
 using cairn::py::NativeTaskHandle;
-using OpSpec = std::tuple<std::string, int, std::string>;               // (name, n, sep)
-using SegmentSpec = std::tuple<std::string, int64_t, int64_t, std::string>;  // path, off, size, codec
+using OpSpec = std::tuple<std::string, int, std::string>;  // (name, n, sep)
+// path, offset, size, codec, S3 settings (cairn.filesystems.S3Options.core_spec())
+using SegmentSpec = std::tuple<std::string, int64_t, int64_t, std::string, cairn::py::S3Spec>;
 
 cairn::text::TextOp ToOp(const OpSpec& spec) {
   using Kind = cairn::text::TextOp::Kind;
   static const std::pair<const char*, Kind> kNames[] = {
-      {"lower", Kind::kLower},     {"upper", Kind::kUpper},   {"strip", Kind::kStrip},
-      {"split", Kind::kSplit},     {"flatten", Kind::kFlatten}, {"ngrams", Kind::kNgrams},
+      {"lower", Kind::kLower},      {"upper", Kind::kUpper},     {"strip", Kind::kStrip},
+      {"split", Kind::kSplit},      {"flatten", Kind::kFlatten}, {"ngrams", Kind::kNgrams},
       {"nonempty", Kind::kNonEmpty}};
   for (const auto& [name, kind] : kNames) {
     if (std::get<0>(spec) == name) return {kind, std::get<1>(spec), std::get<2>(spec)};
@@ -80,21 +82,24 @@ NB_MODULE(_core, m) {
       nb::arg("dsk"), nb::arg("keys"), nb::arg("fuse") = true);
 
   m.def("shutdown_pools", &cairn::py::ShutdownPools);
+  m.def("shutdown_s3", [] {
+    nb::gil_scoped_release release;
+    cairn::io::ShutdownS3();
+  });
 
   nb::class_<NativeTaskHandle>(m, "NativeTask",
                                "A native (C++) task body, used as the callable of a task.",
                                nb::is_weak_referenceable())
-      .def("__repr__", [](const NativeTaskHandle& h) {
-        return "<cairn native task " + h.body->Label() + ">";
-      });
+      .def("__repr__",
+           [](const NativeTaskHandle& h) { return "<cairn native task " + h.body->Label() + ">"; });
 
   m.def(
       "text_scan",
       [](const std::vector<SegmentSpec>& segments, const std::string& errors,
          const std::vector<OpSpec>& ops, const std::string& sink) {
         std::vector<cairn::text::TextSegment> segs;
-        for (const auto& [path, offset, size, codec] : segments) {
-          segs.push_back({path, offset, size, ToCodec(codec)});
+        for (const auto& [path, offset, size, codec, s3] : segments) {
+          segs.push_back({path, offset, size, ToCodec(codec), cairn::py::ToS3Settings(s3)});
         }
         std::vector<cairn::text::TextOp> text_ops;
         for (const auto& op : ops) text_ops.push_back(ToOp(op));
@@ -110,9 +115,9 @@ NB_MODULE(_core, m) {
       nb::arg("segments"), nb::arg("errors"), nb::arg("ops"), nb::arg("sink"));
   m.def("merge_counts", [] { return NativeTaskHandle{cairn::text::MakeMergeCounts()}; });
   m.def("sum_int64", [] { return NativeTaskHandle{cairn::text::MakeSumInt64()}; });
-  m.def("largest_counts",
-        [](int64_t k) { return NativeTaskHandle{cairn::text::MakeLargestCounts(k)}; },
-        nb::arg("k"));
+  m.def(
+      "largest_counts",
+      [](int64_t k) { return NativeTaskHandle{cairn::text::MakeLargestCounts(k)}; }, nb::arg("k"));
 
   m.def(
       "run_synthetic_graph",

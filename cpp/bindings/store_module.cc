@@ -12,6 +12,7 @@
 #include "cairn/store/adder.h"
 #include "cairn/store/materializer.h"
 #include "cairn/store/transfer.h"
+#include "s3_spec.h"
 
 namespace nb = nanobind;
 using namespace cairn::store;
@@ -108,8 +109,9 @@ auto Released(F&& f) {
   return f();
 }
 
-std::shared_ptr<ObjectStore> OpenStore(const std::string& uri) {
-  auto resolved = Unwrap(cairn::io::ResolvePath(uri));
+std::shared_ptr<ObjectStore> OpenStore(const std::string& uri, const cairn::py::S3Spec& s3) {
+  auto resolved =
+      Unwrap(Released([&] { return cairn::io::ResolvePath(uri, cairn::py::ToS3Settings(s3)); }));
   return Unwrap(Released([&] { return ObjectStore::Open(resolved.first, resolved.second); }));
 }
 
@@ -139,7 +141,8 @@ void BindStore(nb::module_& parent) {
   nb::module_ m = parent.def_submodule("store", "cairn's versioned data store (C++).");
 
   nb::class_<ObjectStore>(m, "ObjectStore", "A folder of packs: the local cache or a remote.")
-      .def_static("open", &OpenStore, nb::arg("uri"))
+      .def_static("open", &OpenStore, nb::arg("uri"),
+                  nb::arg("s3") = cairn::py::S3Spec{"", "", "", "", "", 6})
       .def("refresh", [](ObjectStore& s) { Check(Released([&] { return s.Refresh(); })); })
       .def("contains",
            [](const ObjectStore& s, const std::string& id) { return s.Contains(ParseId(id)); })
@@ -354,18 +357,20 @@ void BindStore(nb::module_& parent) {
       nb::arg("store"), nb::arg("progress").none() = nb::none());
   m.def(
       "drop_damaged_copies",
-      [](std::shared_ptr<ObjectStore> store, const std::vector<std::string>& ids) {
+      [](std::shared_ptr<ObjectStore> store, const std::vector<std::string>& ids,
+         const std::string& tmp_dir) {
         std::vector<Digest> digests;
         for (const auto& id : ids) digests.push_back(ParseId(id));
-        return Unwrap(Released([&] { return DropDamagedCopies(*store, digests); }));
+        return Unwrap(Released([&] { return DropDamagedCopies(*store, digests, tmp_dir); }));
       },
-      nb::arg("store"), nb::arg("ids"));
+      nb::arg("store"), nb::arg("ids"), nb::arg("tmp_dir"));
   m.def(
       "collect_garbage",
       [](std::shared_ptr<ObjectStore> store,
-         const std::vector<std::pair<std::string, std::string>>& keep, bool dry_run) {
+         const std::vector<std::pair<std::string, std::string>>& keep, bool dry_run,
+         const std::string& tmp_dir) {
         auto roots = ParsePointers(keep);
-        auto r = Released([&] { return CollectGarbage(*store, roots, dry_run); });
+        auto r = Released([&] { return CollectGarbage(*store, roots, dry_run, tmp_dir); });
         Check(r.status());
         nb::dict d;
         d["objects_kept"] = r->objects_kept;
@@ -375,5 +380,5 @@ void BindStore(nb::module_& parent) {
         d["packs_rewritten"] = r->packs_rewritten;
         return d;
       },
-      nb::arg("store"), nb::arg("keep"), nb::arg("dry_run"));
+      nb::arg("store"), nb::arg("keep"), nb::arg("dry_run"), nb::arg("tmp_dir"));
 }

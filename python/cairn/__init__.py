@@ -15,8 +15,8 @@ try:
     # _core finds the wheel's libarrow through its rpath ($ORIGIN/../pyarrow), without
     # importing pyarrow (which costs ~60 ms and numpy); a CLI command starts faster.
     from . import _core
-except ImportError:  # e.g. a symlinked build tree: let pyarrow load libarrow first
-    import pyarrow as _pyarrow  # noqa: F401
+except ImportError:  # e.g. a symlinked build tree: let pyarrow load libarrow(_s3) first
+    import pyarrow.fs as _pyarrow_fs  # noqa: F401
 
     from . import _core
 from . import bag, config, diagnostics

@@ -123,7 +123,8 @@ def _cmd_pull(args) -> int:
 def _cmd_remote(args) -> int:
     repo = Repo.find()
     if args.action == "add":
-        repo.add_remote(args.name, args.url, default=not args.no_default)
+        repo.add_remote(args.name, args.url, default=not args.no_default,
+                        endpoint_url=args.endpoint_url, region=args.region)
         print(f"remote '{args.name}' -> {repo.remotes()[args.name]}")
     elif args.action == "remove":
         repo.remove_remote(args.name)
@@ -206,11 +207,16 @@ def _parser() -> argparse.ArgumentParser:
     s = cmd("checkout", _cmd_checkout, "write the data the current pointers name into the work tree")
     s.add_argument("paths", nargs="*", metavar="PATH")
     s.add_argument("-f", "--force", action="store_true", help="overwrite changes that are not in the cache")
-    s = cmd("remote", _cmd_remote, "list, add or remove remotes (folders; S3 later)")
+    s = cmd("remote", _cmd_remote, "list, add or remove remotes: a folder, or s3://bucket/prefix "
+            "(credentials from the AWS environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+            "AWS_PROFILE ...)")
     s.add_argument("action", nargs="?", choices=["add", "remove", "list"], default="list")
     s.add_argument("name", nargs="?")
     s.add_argument("url", nargs="?")
     s.add_argument("--no-default", action="store_true", help="do not make it the default remote")
+    s.add_argument("--endpoint-url", help="S3-compatible server, e.g. http://127.0.0.1:9000 "
+                   "(default: AWS_ENDPOINT_URL, else AWS)")
+    s.add_argument("--region", help="S3 region (default: AWS_REGION or the profile's)")
     for name, func, help in (
             ("push", _cmd_push, "upload the data the pointers name that the remote lacks"),
             ("fetch", _cmd_fetch, "download the data the pointers name into the cache"),
@@ -225,7 +231,7 @@ def _parser() -> argparse.ArgumentParser:
             s.add_argument("-f", "--force", action="store_true", help="overwrite changes not in the cache")
     s = cmd("gc", _cmd_gc, "drop data no pointer in any commit needs (a dry run unless --force)")
     s.add_argument("-f", "--force", action="store_true", help="really delete")
-    s.add_argument("-r", "--remote", help="collect a remote folder instead of the cache (only "
+    s.add_argument("-r", "--remote", help="collect a remote (folder or S3) instead of the cache (only "
                    "if no other repository pushes to it)")
     s = cmd("fsck", _cmd_fsck, "verify every pack and object in the cache (or a remote)")
     s.add_argument("-r", "--remote", help="verify this remote instead of the cache")

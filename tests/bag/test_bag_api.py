@@ -323,9 +323,13 @@ def test_bad_files_per_partition(tmp_path):
         cb.read_text(path, files_per_partition=0)
 
 
-def test_remote_urls_are_refused_clearly():
-    with pytest.raises(ValueError, match="s3://"):
-        cb.read_text("s3://bucket/key.txt")
+def test_unsupported_url_schemes_are_refused_clearly(tmp_path):
+    with pytest.raises(ValueError, match="gcs:// paths are not supported"):
+        cb.read_text("gcs://bucket/key.txt")
+    with pytest.raises(ValueError, match="hdfs:// paths are not supported"):
+        cb.from_sequence(["a"]).to_textfiles("hdfs://host/out/*.txt")
+    with pytest.raises(ValueError, match="storage_options apply to s3:// paths only"):
+        cb.read_text(str(tmp_path / "*.txt"), storage_options={"key": "k"})
 
 
 # --- bad arguments to Bag methods -----------------------------------------------------------------

@@ -24,7 +24,16 @@ Status OpenError(arrow::fs::FileSystem& fs, const std::string& path, const Statu
 }
 
 Result<std::pair<std::shared_ptr<arrow::fs::FileSystem>, std::string>> ResolvePath(
-    const std::string& uri) {
+    const std::string& uri, const S3Settings& s3) {
+  if (IsS3Uri(uri)) {
+    std::string path = uri.substr(5);
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    if (path.empty() || path.front() == '/') {
+      return Status::Invalid("cannot open '", uri, "': an S3 URI is s3://bucket/key");
+    }
+    CAIRN_ASSIGN_OR_RAISE(auto fs, S3FileSystemFor(s3));
+    return std::make_pair(std::move(fs), std::move(path));
+  }
   std::string path;
   auto fs = arrow::fs::FileSystemFromUriOrPath(uri, &path);
   if (!fs.ok()) {
@@ -43,7 +52,8 @@ Status WriteFile(arrow::fs::FileSystem& fs, const std::string& path, const arrow
     if (!c.ok()) return WithPath(c.status(), "no codec to write", path);
     auto compressed = arrow::io::CompressedOutputStream::Make(c->get(), out);
     if (!compressed.ok()) return WithPath(compressed.status(), "cannot compress", path);
-    CAIRN_RETURN_NOT_OK(WithPath((*compressed)->Write(data.data(), data.size()), "cannot write", path));
+    CAIRN_RETURN_NOT_OK(
+        WithPath((*compressed)->Write(data.data(), data.size()), "cannot write", path));
     CAIRN_RETURN_NOT_OK(WithPath((*compressed)->Close(), "cannot write", path));
     return Status::OK();
   }

@@ -102,23 +102,55 @@ Result<std::shared_ptr<arrow::io::RandomAccessFile>> ObjectStore::OpenPack(uint3
 Result<std::shared_ptr<arrow::Buffer>> ObjectStore::ReadStored(const Location& where) const {
   CAIRN_ASSIGN_OR_RAISE(auto file, OpenPack(where.pack));
   const IndexRecord& r = where.record;
-  auto header = file->ReadAt(static_cast<int64_t>(r.offset),
-                             static_cast<int64_t>(kEntryHeaderSize + r.stored_size));
+  auto entry = file->ReadAt(static_cast<int64_t>(r.offset),
+                            static_cast<int64_t>(kEntryHeaderSize + r.stored_size));
   std::string path = PackPath(where.pack);
-  if (!header.ok()) {
-    return Status::IOError("cannot read '", path, "': ", header.status().message());
+  if (!entry.ok()) {
+    return Status::IOError("cannot read '", path, "': ", entry.status().message());
   }
-  auto& buf = *header;
-  if (buf->size() != static_cast<int64_t>(kEntryHeaderSize + r.stored_size)) {
+  return PayloadOfEntry(r, *entry, path);
+}
+
+Result<std::vector<Result<std::shared_ptr<arrow::Buffer>>>> ObjectStore::ReadStoredSpan(
+    uint32_t pack, const std::vector<IndexRecord>& records) const {
+  std::vector<Result<std::shared_ptr<arrow::Buffer>>> out;
+  if (records.empty()) return out;
+  uint64_t begin = UINT64_MAX, end = 0;
+  for (const auto& r : records) {
+    begin = std::min(begin, r.offset);
+    end = std::max(end, r.offset + kEntryHeaderSize + r.stored_size);
+  }
+  CAIRN_ASSIGN_OR_RAISE(auto file, OpenPack(pack));
+  std::string path = PackPath(pack);
+  auto span = file->ReadAt(static_cast<int64_t>(begin), static_cast<int64_t>(end - begin));
+  if (!span.ok()) return Status::IOError("cannot read '", path, "': ", span.status().message());
+  std::shared_ptr<arrow::Buffer> bytes = *span;
+  out.reserve(records.size());
+  for (const auto& r : records) {
+    const auto at = static_cast<int64_t>(r.offset - begin);
+    const auto size = static_cast<int64_t>(kEntryHeaderSize + r.stored_size);
+    if (at + size > bytes->size()) {
+      out.push_back(
+          Status::Invalid(path, ": truncated (entry at byte ", r.offset, " is cut short)"));
+      continue;
+    }
+    out.push_back(PayloadOfEntry(r, arrow::SliceBuffer(bytes, at, size), path));
+  }
+  return out;
+}
+
+Result<std::shared_ptr<arrow::Buffer>> ObjectStore::PayloadOfEntry(
+    const IndexRecord& r, std::shared_ptr<arrow::Buffer> entry, const std::string& path) const {
+  if (entry->size() != static_cast<int64_t>(kEntryHeaderSize + r.stored_size)) {
     return Status::Invalid(path, ": truncated (entry at byte ", r.offset, " is cut short)");
   }
-  CAIRN_ASSIGN_OR_RAISE(auto parsed, DecodeEntryHeader(buf->data(), r.offset, path));
+  CAIRN_ASSIGN_OR_RAISE(auto parsed, DecodeEntryHeader(entry->data(), r.offset, path));
   if (parsed.id != r.id || parsed.type != r.type || parsed.codec != r.codec ||
       parsed.stored_size != r.stored_size || parsed.raw_size != r.raw_size) {
     return Status::Invalid(path, ": entry at byte ", r.offset,
                            " does not match its index (corrupt)");
   }
-  return arrow::SliceBuffer(buf, kEntryHeaderSize);
+  return arrow::SliceBuffer(entry, kEntryHeaderSize);
 }
 
 Result<std::shared_ptr<arrow::Buffer>> ObjectStore::ReadCopy(const Location& where) const {

@@ -158,10 +158,10 @@ TEST_F(StoreTest, GcDropsWhatNoPointerNeeds) {
   auto cache = Open("cache");
   Pointer keep = Add(cache, Write("w/keep.txt", Text(100000, 5)));
   Add(cache, Write("w/drop.txt", Text(100000, 6)));
-  auto dry = CollectGarbage(*cache, {keep}, true).ValueOrDie();
+  auto dry = CollectGarbage(*cache, {keep}, true, "").ValueOrDie();
   EXPECT_GT(dry.objects_dropped, 0u);
   EXPECT_EQ(Open("cache")->pack_names().size(), 2u);  // dry run changed nothing
-  auto done = CollectGarbage(*cache, {keep}, false).ValueOrDie();
+  auto done = CollectGarbage(*cache, {keep}, false, "").ValueOrDie();
   EXPECT_EQ(done.objects_dropped, dry.objects_dropped);
   auto after = Open("cache");
   EXPECT_EQ(after->pack_names().size(), 1u);
@@ -194,7 +194,7 @@ TEST_F(StoreTest, GcKeepsAVerifiedCopyWhenThereAreDuplicates) {
   std::string bytes = Read(damaged);
   bytes[bytes.size() / 2] ^= 0x10;
   std::ofstream(damaged, std::ios::binary | std::ios::trunc) << bytes;
-  auto stats = CollectGarbage(*Open("cache"), {p}, false);
+  auto stats = CollectGarbage(*Open("cache"), {p}, false, "");
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   auto after = Open("cache");
   EXPECT_TRUE(Verify(*after, nullptr).ValueOrDie().empty());

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -18,6 +19,10 @@ namespace cairn::store {
 namespace {
 
 constexpr uint64_t kTransferPack = 64ull << 20;
+// Neighbouring objects are read together while the span stays under kSpanBytes and the
+// holes between them (objects not wanted) under kSpanGap.
+constexpr uint64_t kSpanBytes = 8ull << 20;
+constexpr uint64_t kSpanGap = 256ull << 10;
 
 std::string_view AsView(const arrow::Buffer& b) {
   return {reinterpret_cast<const char*>(b.data()), static_cast<size_t>(b.size())};
@@ -38,16 +43,23 @@ Status Upload(const std::string& local, arrow::fs::FileSystem& fs, const std::st
                                     .string();
   auto out = fs.OpenOutputStream(target);
   if (!out.ok()) return Status::IOError("cannot write '", target, "': ", out.status().message());
+  // On failure the stream is aborted: closing it (or letting its destructor close it) would
+  // complete an S3 multipart upload with only the parts sent so far.
+  auto fail = [&](Status st) {
+    (void)(*out)->Abort();
+    return st;
+  };
   while (true) {
     auto piece = (*in)->Read(4 << 20);
-    if (!piece.ok())
-      return Status::IOError("cannot read '", local, "': ", piece.status().message());
+    if (!piece.ok()) {
+      return fail(Status::IOError("cannot read '", local, "': ", piece.status().message()));
+    }
     if ((*piece)->size() == 0) break;
     auto st = (*out)->Write(*piece);
-    if (!st.ok()) return Status::IOError("cannot write '", target, "': ", st.message());
+    if (!st.ok()) return fail(Status::IOError("cannot write '", target, "': ", st.message()));
   }
   auto st = (*out)->Close();
-  if (!st.ok()) return Status::IOError("cannot write '", target, "': ", st.message());
+  if (!st.ok()) return fail(Status::IOError("cannot write '", target, "': ", st.message()));
   if (!direct) {
     st = fs.Move(target, dest_path);
     if (!st.ok()) return Status::IOError("cannot move '", target, "' into place: ", st.message());
@@ -68,7 +80,6 @@ Status Publish(std::unique_ptr<PackWriter> writer, ObjectStore& dest, const std:
     ::unlink((tmp_dir + "/" + name + ".pack").c_str());
     ::unlink((tmp_dir + "/" + name + ".idx").c_str());
   };
-  (void)dest.fs().CreateDir(dest.dir(), /*recursive=*/true);
   Status st = Upload(tmp_dir + "/" + name + ".pack", dest.fs(), dest.dir() + "/" + name + ".pack");
   if (st.ok())
     st = Upload(tmp_dir + "/" + name + ".idx", dest.fs(), dest.dir() + "/" + name + ".idx");
@@ -80,15 +91,18 @@ Status Publish(std::unique_ptr<PackWriter> writer, ObjectStore& dest, const std:
 
 int IoThreads(int threads) { return threads > 0 ? threads : 8; }
 
-// Replaces pack `p` of a local store by a new pack holding only `kept` (none: just deletes
-// it). The new pack is durable before the old one goes; the old index goes first, since a
-// pack without an index is not part of the store.
+// Replaces pack `p` of a store by a new pack holding only `kept` (none: just deletes it).
+// The new pack is in place before the old one goes; the old index goes first, since a pack
+// without an index is not part of the store. A remote store (S3) gets the new pack through
+// `tmp_dir` on local disk.
 Status RewritePack(ObjectStore& store, uint32_t p, const std::vector<const IndexRecord*>& kept,
-                   bool verify) {
+                   bool verify, const std::string& tmp_dir) {
+  const bool local = IsLocal(store.fs());
   if (!kept.empty()) {
-    // The temporary pack is made in the store's own folder: a rename within one file system
-    // (a remote folder may be another mount).
-    CAIRN_ASSIGN_OR_RAISE(auto writer, PackWriter::Create(store.dir()));
+    // A local store gets the temporary pack in its own folder: a rename within one file
+    // system (a remote folder may be another mount).
+    if (!local) CAIRN_RETURN_NOT_OK(MakeDirectories(tmp_dir));
+    CAIRN_ASSIGN_OR_RAISE(auto writer, PackWriter::Create(local ? store.dir() : tmp_dir));
     for (const auto* r : kept) {
       Location loc{p, *r};
       // Never carry a damaged copy into the new pack.
@@ -97,15 +111,27 @@ Status RewritePack(ObjectStore& store, uint32_t p, const std::vector<const Index
       CAIRN_RETURN_NOT_OK(writer->Append(r->type, r->id, r->raw_size, r->codec, stored->data(),
                                          static_cast<size_t>(stored->size())));
     }
-    CAIRN_ASSIGN_OR_RAISE(auto name, writer->Finish(store.dir()));
-    store.AddPack(name, writer->records());
+    if (local) {
+      CAIRN_ASSIGN_OR_RAISE(auto name, writer->Finish(store.dir()));
+      store.AddPack(name, writer->records());
+    } else {
+      CAIRN_RETURN_NOT_OK(Publish(std::move(writer), store, tmp_dir));
+    }
   }
   std::string base = store.dir() + "/" + store.pack_names()[p];
-  if (::unlink((base + ".idx").c_str()) != 0 && errno != ENOENT) {
-    return ErrnoError("cannot delete", base + ".idx", errno);
-  }
-  if (::unlink((base + ".pack").c_str()) != 0 && errno != ENOENT) {
-    return ErrnoError("cannot delete", base + ".pack", errno);
+  for (const char* suffix : {".idx", ".pack"}) {
+    std::string path = base + suffix;
+    if (local) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return ErrnoError("cannot delete", path, errno);
+      }
+    } else {
+      auto st = store.fs().DeleteFile(path);
+      if (!st.ok() && store.fs().GetFileInfo(path).ValueOr(arrow::fs::FileInfo{}).type() !=
+                          arrow::fs::FileType::NotFound) {
+        return Status::IOError("cannot delete '", path, "': ", st.message());
+      }
+    }
   }
   return Status::OK();
 }
@@ -213,15 +239,70 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
     return Status::IOError("no good copy of ", ObjectTypeName(copies[0].record.type), " ",
                            id.ToHex(), " in '", source.dir(), "':", problems);
   };
-  std::deque<arrow::Future<Fetched>> pending;
+  // Objects are read in spans: neighbours in one source pack come with one read (one
+  // request on S3). A copy that fails its checks is fetched again alone, from any copy.
+  struct Span {
+    uint32_t pack = 0;
+    std::vector<IndexRecord> records;
+  };
+  std::vector<Span> spans;
+  {
+    std::map<uint32_t, std::vector<IndexRecord>> by_pack;
+    for (const auto& id : wanted) {
+      auto copies = source.Find(id);
+      if (copies.empty()) {
+        return Status::KeyError("object ", id.ToHex(), " is not in '", source.dir(), "'");
+      }
+      by_pack[copies[0].pack].push_back(copies[0].record);
+    }
+    for (auto& [pack, records] : by_pack) {
+      std::sort(records.begin(), records.end(),
+                [](const IndexRecord& a, const IndexRecord& b) { return a.offset < b.offset; });
+      for (const auto& r : records) {
+        const uint64_t r_end = r.offset + kEntryHeaderSize + r.stored_size;
+        bool joins = !spans.empty() && spans.back().pack == pack;
+        if (joins) {
+          const auto& first = spans.back().records.front();
+          const auto& last = spans.back().records.back();
+          const uint64_t last_end = last.offset + kEntryHeaderSize + last.stored_size;
+          joins = r.offset <= last_end + kSpanGap && r_end - first.offset <= kSpanBytes;
+        }
+        if (!joins) spans.push_back(Span{pack, {}});
+        spans.back().records.push_back(r);
+      }
+    }
+  }
+  auto fetch_span = [&source, &fetch](const Span& span) -> Result<std::vector<Fetched>> {
+    std::vector<Fetched> out;
+    out.reserve(span.records.size());
+    auto read = source.ReadStoredSpan(span.pack, span.records);
+    const std::string where = source.PackPath(span.pack);
+    for (size_t i = 0; i < span.records.size(); ++i) {
+      const IndexRecord& r = span.records[i];
+      Status st = read.ok() ? (*read)[i].status() : read.status();
+      if (st.ok()) {
+        const auto& stored = *(*read)[i];
+        auto payload = DecodePayload(r, stored->data(), where);
+        st = payload.ok() ? VerifyPayload(r, **payload, where) : payload.status();
+        if (st.ok()) {
+          out.push_back(Fetched{r, stored});
+          continue;
+        }
+      }
+      CAIRN_ASSIGN_OR_RAISE(auto alone, fetch(r.id));
+      out.push_back(std::move(alone));
+    }
+    return out;
+  };
+  std::deque<arrow::Future<std::vector<Fetched>>> pending;
   std::unique_ptr<PackWriter> writer;
   size_t next = 0;
-  const size_t window = static_cast<size_t>(pool->GetCapacity()) * 4;
+  const size_t window = static_cast<size_t>(pool->GetCapacity()) * 2;
   Status failure;
   uint64_t done = 0;
-  while (next < wanted.size() || !pending.empty()) {
-    while (failure.ok() && next < wanted.size() && pending.size() < window) {
-      auto f = pool->Submit(fetch, wanted[next++]);
+  while (next < spans.size() || !pending.empty()) {
+    while (failure.ok() && next < spans.size() && pending.size() < window) {
+      auto f = pool->Submit(fetch_span, spans[next++]);
       if (!f.ok()) {
         failure = f.status();
         break;
@@ -237,29 +318,31 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
       failure = result.status();
       continue;
     }
-    const Fetched& f = *result;
-    if (!writer) {
-      // A local destination gets its temporary pack in its own folder, so moving it into
-      // place is a rename on one file system (a remote folder may be another mount).
-      auto made = PackWriter::Create(local_dest ? dest.dir() : tmp_dir);
-      if (!made.ok()) {
-        failure = made.status();
-        continue;
+    for (const Fetched& f : *result) {
+      if (!failure.ok()) break;
+      if (!writer) {
+        // A local destination gets its temporary pack in its own folder, so moving it into
+        // place is a rename on one file system (a remote folder may be another mount).
+        auto made = PackWriter::Create(local_dest ? dest.dir() : tmp_dir);
+        if (!made.ok()) {
+          failure = made.status();
+          continue;
+        }
+        writer = std::move(*made);
       }
-      writer = std::move(*made);
+      failure = writer->Append(f.record.type, f.record.id, f.record.raw_size, f.record.codec,
+                               f.stored->data(), static_cast<size_t>(f.stored->size()));
+      if (!failure.ok()) break;
+      ++stats.objects;
+      stats.bytes += static_cast<uint64_t>(f.stored->size());
+      done += static_cast<uint64_t>(f.stored->size());
+      if (writer->size() >= kTransferPack) {
+        failure = Publish(std::move(writer), dest, tmp_dir);
+        ++stats.packs;
+      }
+      if (failure.ok() && progress && !progress(done))
+        failure = Status::Cancelled("transfer cancelled");
     }
-    failure = writer->Append(f.record.type, f.record.id, f.record.raw_size, f.record.codec,
-                             f.stored->data(), static_cast<size_t>(f.stored->size()));
-    if (!failure.ok()) continue;
-    ++stats.objects;
-    stats.bytes += static_cast<uint64_t>(f.stored->size());
-    done += static_cast<uint64_t>(f.stored->size());
-    if (writer->size() >= kTransferPack) {
-      failure = Publish(std::move(writer), dest, tmp_dir);
-      ++stats.packs;
-    }
-    if (failure.ok() && progress && !progress(done))
-      failure = Status::Cancelled("transfer cancelled");
   }
   if (failure.ok() && writer && writer->count() > 0) {
     failure = Publish(std::move(writer), dest, tmp_dir);
@@ -313,7 +396,8 @@ Result<std::vector<Damage>> Verify(const ObjectStore& store, const ProgressFn& p
   return damage;
 }
 
-Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& keep, bool dry_run) {
+Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& keep, bool dry_run,
+                               const std::string& tmp_dir) {
   CAIRN_ASSIGN_OR_RAISE(auto closure, CollectClosure({&store}, keep));
   std::unordered_set<Digest, DigestHash> live(closure.ids.begin(), closure.ids.end());
   GcStats stats;
@@ -358,13 +442,15 @@ Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& k
       ++stats.packs_rewritten;
     }
     if (dry_run) continue;
-    CAIRN_RETURN_NOT_OK(RewritePack(store, static_cast<uint32_t>(p), kept, /*verify=*/true));
+    CAIRN_RETURN_NOT_OK(
+        RewritePack(store, static_cast<uint32_t>(p), kept, /*verify=*/true, tmp_dir));
   }
-  if (!dry_run) CAIRN_RETURN_NOT_OK(SyncDirectory(store.dir()));
+  if (!dry_run && IsLocal(store.fs())) CAIRN_RETURN_NOT_OK(SyncDirectory(store.dir()));
   return stats;
 }
 
-Result<uint64_t> DropDamagedCopies(ObjectStore& store, const std::vector<Digest>& ids) {
+Result<uint64_t> DropDamagedCopies(ObjectStore& store, const std::vector<Digest>& ids,
+                                   const std::string& tmp_dir) {
   std::unordered_map<uint32_t, std::unordered_set<uint64_t>> bad;  // pack -> entry offsets
   for (const auto& id : ids) {
     std::vector<Location> damaged;
@@ -387,9 +473,9 @@ Result<uint64_t> DropDamagedCopies(ObjectStore& store, const std::vector<Digest>
       if (!offsets.count(r.offset)) kept.push_back(&r);
     }
     dropped += records[p].size() - kept.size();
-    CAIRN_RETURN_NOT_OK(RewritePack(store, p, kept, /*verify=*/false));
+    CAIRN_RETURN_NOT_OK(RewritePack(store, p, kept, /*verify=*/false, tmp_dir));
   }
-  if (!bad.empty()) CAIRN_RETURN_NOT_OK(SyncDirectory(store.dir()));
+  if (!bad.empty() && IsLocal(store.fs())) CAIRN_RETURN_NOT_OK(SyncDirectory(store.dir()));
   return dropped;
 }
 

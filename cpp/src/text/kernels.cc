@@ -12,28 +12,30 @@ class TextScanBody final : public TaskBody {
  public:
   TextScanBody(std::vector<TextSegment> segments, bool replace_errors, std::vector<TextOp> ops,
                SinkKind sink)
-      : segments_(std::move(segments)), replace_errors_(replace_errors), ops_(std::move(ops)),
+      : segments_(std::move(segments)),
+        replace_errors_(replace_errors),
+        ops_(std::move(ops)),
         sink_(sink) {}
 
   Result<ValuePtr> Run(std::span<const ValuePtr>) override {
     PipelineRunner runner(ops_, sink_);
     std::string repaired;
     for (const auto& segment : segments_) {
-      CAIRN_ASSIGN_OR_RAISE(auto resolved, io::ResolvePath(segment.path));
-      CAIRN_ASSIGN_OR_RAISE(auto block, io::ReadTextBlock(*resolved.first, resolved.second,
-                                                          segment.offset, segment.size,
-                                                          segment.codec));
+      CAIRN_ASSIGN_OR_RAISE(auto resolved, io::ResolvePath(segment.path, segment.s3));
+      CAIRN_ASSIGN_OR_RAISE(auto block,
+                            io::ReadTextBlock(*resolved.first, resolved.second, segment.offset,
+                                              segment.size, segment.codec));
       std::string_view text(reinterpret_cast<const char*>(block.data->data()),
                             static_cast<size_t>(block.data->size()));
       int64_t bad = FindInvalidUtf8(text);
       if (bad >= 0) {
         if (!replace_errors_) {
           std::string bytes(text.substr(static_cast<size_t>(bad), 4));
-          return Status(arrow::StatusCode::Invalid,
-                        segment.path + ": invalid utf-8 at byte offset " +
-                            std::to_string(block.start + bad),
-                        std::make_shared<TextDecodeDetail>(segment.path, block.start + bad,
-                                                           std::move(bytes)));
+          return Status(
+              arrow::StatusCode::Invalid,
+              segment.path + ": invalid utf-8 at byte offset " + std::to_string(block.start + bad),
+              std::make_shared<TextDecodeDetail>(segment.path, block.start + bad,
+                                                 std::move(bytes)));
         }
         repaired.clear();
         AppendReplacingInvalid(text, &repaired);

@@ -26,7 +26,7 @@ _CODECS = {None: "", "gzip": "gzip", "bz2": "bz2", "zstd": "zstd"}  # xz: Python
 class NativeText:
     """What a native Bag computes: input segments per partition and the steps so far."""
 
-    parts: tuple          # per partition: tuple of (path, offset, size, codec)
+    parts: tuple          # per partition: tuple of segments() (path, offset, size, codec, s3)
     errors: str           # "strict" or "replace"
     ops: tuple = ()       # (name, n, sep) steps
     kind: str = "str"     # element type after the steps: "str" or "list"
@@ -52,13 +52,13 @@ RECIPES: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
 def run_recipe(recipe: tuple) -> Any:
     """Runs a recorded native scan here, on the calling thread; its Python value."""
     kind, *args = recipe
-    task = getattr(_core, kind)(*args)
+    task = _scan_task(*args) if kind == "text_scan" else getattr(_core, kind)(*args)
     return _core.execute({"scan": (task,)}, ["scan"], "sync", 1, None, False)[0]
 
 
 def _collect_scan(part: tuple, errors: str, ops: tuple) -> Any:
-    recipe = ("text_scan", list(part), errors, list(ops), "collect")
-    task = _core.text_scan(*recipe[1:])
+    recipe = ("text_scan", part, errors, ops, "collect")
+    task = _scan_task(*recipe[1:])
     RECIPES[task] = recipe
     return task
 
@@ -74,8 +74,20 @@ def make_bag(spec: NativeText, prefix: str = "read-text") -> Any:
     return bag
 
 
-def segments(path: str, codec: str | None, offset: int = 0, size: int = -1) -> tuple:
-    return (path, offset, size, _CODECS[codec])
+def segments(path: str, codec: str | None, offset: int = 0, size: int = -1,
+             s3: Any = None) -> tuple:
+    """One input piece; ``s3``: the :class:`~cairn.filesystems.S3Options` of an s3:// path
+    (kept as the object, whose repr hides secrets, until the C++ task is made)."""
+    return (path, offset, size, _CODECS[codec], s3)
+
+
+_LOCAL = ("", "", "", "", "", 0)
+
+
+def _scan_task(part: Any, errors: str, ops: Any, sink: str) -> Any:
+    core_part = [(p, off, size, codec, s3.core_spec() if s3 is not None else _LOCAL)
+                 for p, off, size, codec, s3 in part]
+    return _core.text_scan(core_part, errors, list(ops), sink)
 
 
 def extend(bag: Any, op: str, kind: str, n: int = 0, sep: str = "") -> Any:
@@ -137,7 +149,7 @@ def reduce_bag(bag: Any, sink: str, split_every: int | None, name: str) -> tuple
         raise ValueError(f"split_every must be at least 2, got {split_every}")
     token = tokenize(spec.parts, spec.errors, spec.ops, sink, split_every)
     scan = f"{name}-part-{token}"
-    dsk = {(scan, i): (_core.text_scan(list(part), spec.errors, list(spec.ops), sink),)
+    dsk = {(scan, i): (_scan_task(part, spec.errors, spec.ops, sink),)
            for i, part in enumerate(spec.parts)}
     merge = _core.sum_int64() if sink == "count" else _core.merge_counts()
     tree, last = _tree(scan, len(spec.parts), split_every, merge, token)

@@ -9,6 +9,7 @@ import os
 from functools import partial
 from typing import Any, Callable
 
+from .. import filesystems
 from ..tokenize import tokenize
 from . import textio
 from .core import Bag
@@ -16,33 +17,55 @@ from .core import Bag
 __all__ = ["read_text", "to_textfiles", "StringAccessor"]
 
 
-def _expand_paths(urlpath: Any) -> list[str]:
+def _expand_paths(urlpath: Any, s3: Any) -> list[tuple[str, tuple[int, float]]]:
+    """Local paths (absolute) and s3:// URLs, globs expanded, in order, each with its
+    ``(size, mtime)``."""
     items = [urlpath] if isinstance(urlpath, (str, os.PathLike)) else list(urlpath)
     if not items:
         raise ValueError("read_text() got an empty list of paths")
-    paths: list[str] = []
+    paths: list[tuple[str, tuple[int, float]]] = []
     for item in items:
         item = os.fspath(item)
         if item.startswith("file://"):
             item = item[len("file://"):]
+        if filesystems.is_s3(item):
+            if glob.has_magic(item):
+                matches = filesystems.glob(item, s3)
+                if not matches:
+                    raise ValueError(f"No files found matching {item!r}: check the path and "
+                                     "the glob pattern")
+                paths.extend(matches.items())
+            else:
+                paths.append((item, filesystems.info(item, s3)))  # a clear error if missing
+            continue
         if "://" in item:
             scheme = item.split("://", 1)[0]
-            raise ValueError(f"read_text(): {scheme}:// paths are not supported yet ({item!r}); "
-                             "use a local path")
+            raise ValueError(f"read_text(): {scheme}:// paths are not supported ({item!r}); "
+                             "use a local path or s3://bucket/key")
         if glob.has_magic(item):
             matches = sorted(p for p in glob.glob(item, recursive=True) if os.path.isfile(p))
             if not matches:
                 raise ValueError(f"No files found matching {item!r}: check the path and the "
                                  "glob pattern")
-            paths.extend(os.path.abspath(p) for p in matches)
+            paths.extend((os.path.abspath(p), _stat(p)) for p in matches)
         else:
             if os.path.isdir(item):
                 raise IsADirectoryError(f"read_text(): {item!r} is a directory; pass a glob such "
                                         f"as {os.path.join(item, '*')!r}")
             if not os.path.exists(item):
                 raise FileNotFoundError(f"read_text(): no such file: {item!r}")
-            paths.append(os.path.abspath(item))
+            paths.append((os.path.abspath(item), _stat(item)))
     return paths
+
+
+def _stat(path: str) -> tuple[int, float]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime
+
+
+def _uses_s3(urlpath: Any) -> bool:
+    items = [urlpath] if isinstance(urlpath, (str, os.PathLike)) else list(urlpath)
+    return any(filesystems.is_s3(os.fspath(i)) for i in items)
 
 
 def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str | None = "infer",
@@ -55,7 +78,8 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
     Parameters
     ----------
     urlpath : str, path, or list of them
-        Files, globs (``data/*.txt``, ``**`` for subfolders).
+        Files, globs (``data/*.txt``, ``**`` for subfolders), or ``s3://bucket/key`` URLs
+        and globs.
     blocksize : int or str, optional
         Split uncompressed files into partitions of about this many bytes, at line
         boundaries (``"64MiB"`` style strings work). Default: one partition per file.
@@ -67,6 +91,10 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
     linedelimiter : str, optional
         Split lines on this string (kept at the end of each line). Default: universal
         newlines (``\\n``, ``\\r\\n``, ``\\r`` all end a line and become ``\\n``).
+    storage_options : dict, optional
+        For ``s3://`` paths: ``key``, ``secret``, ``token``, ``endpoint_url``, ``region``
+        (or ``client_kwargs``), as in Dask; otherwise the ``AWS_*`` environment variables
+        and the AWS credential chain are used. See :mod:`cairn.filesystems`.
     files_per_partition : int, optional
         Group several small files into one partition.
     include_path : bool
@@ -85,8 +113,6 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
     >>> cb.read_text(path).compute()
     ['hello world\\n', 'bye\\n']
     """
-    if storage_options:
-        raise NotImplementedError("storage_options are not supported yet (local files only)")
     if blocksize is not None and files_per_partition is not None:
         raise ValueError("Only one of blocksize or files_per_partition can be set")
     if isinstance(blocksize, str):
@@ -99,7 +125,12 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
         from ..data.files import local_paths
 
         urlpath = local_paths(urlpath, rev)
-    paths = _expand_paths(urlpath)
+    if storage_options and not _uses_s3(urlpath):
+        raise ValueError("read_text(): storage_options apply to s3:// paths only")
+    s3 = filesystems.S3Options.resolve(storage_options) if _uses_s3(urlpath) else None
+    found = _expand_paths(urlpath, s3)
+    paths = [p for p, _ in found]
+    stats = dict(found)
     codecs = [textio.infer_compression(p) if compression == "infer" else compression
               for p in paths]
     for c in codecs:
@@ -117,17 +148,19 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
             if c is not None:
                 raise ValueError(f"Cannot do chunked reads on compressed files ({p!r}); "
                                  "set blocksize=None to read it whole")
-            size = os.path.getsize(p)
+            size = stats[p][0]
             offs = textio.block_offsets(size, blocksize)
             for off, nxt in zip(offs, offs[1:] + [size]):
                 pieces.append([(p, None, off, max(nxt - off, 1))])
     if native.can_read(encoding, errors, linedelimiter, include_path, codecs):
-        parts = tuple(tuple(native.segments(p, c, off, size) for p, c, off, size in part)
+        parts = tuple(tuple(native.segments(p, c, off, size,
+                                            s3 if filesystems.is_s3(p) else None)
+                            for p, c, off, size in part)
                       for part in pieces)
         bag = native.make_bag(native.NativeText(parts, errors))
         return bag if collection else bag.to_delayed()
-    opts = (encoding, errors, linedelimiter, include_path)
-    token = tokenize(paths, [os.path.getmtime(p) for p in paths], blocksize, codecs, opts,
+    opts = (encoding, errors, linedelimiter, include_path, s3)
+    token = tokenize(paths, [stats[p] for p in paths], blocksize, codecs, opts,
                      files_per_partition)
     name = f"read-text-{token}"
     tasks: list = []
@@ -147,23 +180,31 @@ def _name_function_default(num: int) -> Callable[[int], str]:
     return lambda i: str(i).zfill(width)
 
 
+def _absolute(path: str) -> str:
+    if path.startswith("file://"):
+        path = path[len("file://"):]
+    if filesystems.is_s3(path):
+        filesystems.split_s3(path)
+        return path
+    if "://" in path:
+        raise ValueError(f"to_textfiles(): {path.split('://')[0]}:// paths are not supported "
+                         "(use a local path or s3://bucket/key)")
+    return os.path.abspath(path)
+
+
 def _output_paths(path: Any, n: int, name_function: Callable | None) -> list[str]:
     if isinstance(path, (list, tuple)):
         if len(path) != n:
             raise ValueError(f"to_textfiles() got {len(path)} paths for {n} partitions")
-        return [os.path.abspath(os.fspath(p)) for p in path]
+        return [_absolute(os.fspath(p)) for p in path]
     path = os.fspath(path)
-    if path.startswith("file://"):
-        path = path[len("file://"):]
-    if "://" in path:
-        raise ValueError(f"to_textfiles(): {path.split('://')[0]}:// paths are not supported yet")
     if "*" not in path:
-        path = os.path.join(path, "*.part")
+        path = path.rstrip("/") + "/*.part" if filesystems.is_s3(path) else os.path.join(
+            path, "*.part")
     if path.count("*") > 1:
         raise ValueError(f"to_textfiles(): the path may hold one '*', got {path!r}")
     name_function = name_function or _name_function_default(n)
-    names = [path.replace("*", name_function(i)) for i in range(n)]
-    return [os.path.abspath(p) for p in names]
+    return [_absolute(path.replace("*", name_function(i))) for i in range(n)]
 
 
 def to_textfiles(b: Bag, path: Any, name_function: Callable | None = None,
@@ -173,7 +214,8 @@ def to_textfiles(b: Bag, path: Any, name_function: Callable | None = None,
     """Write a Bag of strings to text files, one per partition.
 
     ``path`` is a glob-like name with one ``*`` (replaced by the partition number, or by
-    ``name_function(i)``), a directory (files ``0.part``, ``1.part`` …) or a list of paths.
+    ``name_function(i)``), a directory (files ``0.part``, ``1.part`` …) or a list of paths;
+    local or ``s3://bucket/prefix`` (with ``storage_options`` as in :func:`read_text`).
     Elements are joined by newlines (the last line gets one with ``last_endline=True``).
     Each file appears complete or not at all (written to a temporary name, then renamed).
 
@@ -188,15 +230,18 @@ def to_textfiles(b: Bag, path: Any, name_function: Callable | None = None,
     >>> [Path(p).read_text() for p in paths]
     ['a\\nb', 'c']
     """
-    if storage_options:
-        raise NotImplementedError("storage_options are not supported yet (local files only)")
     paths = _output_paths(path, b.npartitions, name_function)
+    remote = any(filesystems.is_s3(p) for p in paths)
+    if storage_options and not remote:
+        raise ValueError("to_textfiles(): storage_options apply to s3:// paths only")
+    s3 = filesystems.S3Options.resolve(storage_options) if remote else None
     codecs = [textio.infer_compression(p) if compression == "infer" else compression
               for p in paths]
     for c in codecs:
         textio.check_compression(c)
-    name = f"to-textfiles-{tokenize(b, paths, codecs, encoding, last_endline)}"
-    dsk = {(name, i): (textio.write_partition, (b.name, i), p, c, encoding, last_endline)
+    name = f"to-textfiles-{tokenize(b, paths, codecs, encoding, last_endline, s3)}"
+    dsk = {(name, i): (textio.write_partition, (b.name, i), p, c, encoding, last_endline,
+                       s3 if filesystems.is_s3(p) else None)
            for i, (p, c) in enumerate(zip(paths, codecs))}
     out = Bag(dsk, name, b.npartitions, (b,))
     if compute:

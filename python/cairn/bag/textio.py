@@ -1,4 +1,4 @@
-"""Reading and writing the bytes of text files for Bag tasks (local files)."""
+"""Reading and writing the bytes of text files for Bag tasks (local files and s3:// URLs)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import os
 import re
 import tempfile
 from typing import Any, BinaryIO
+
+from .. import filesystems
 
 COMPRESSIONS = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
 _BY_EXTENSION = {ext: name for name, ext in COMPRESSIONS.items()}
@@ -57,6 +59,12 @@ def check_compression(name: str | None) -> None:
                          "or None")
 
 
+def _open_raw(path: str, s3: Any) -> BinaryIO:
+    if filesystems.is_s3(path):
+        return filesystems.open_input(path, s3)
+    return open(path, "rb")
+
+
 def _open_read(path: str, compression: str | None) -> BinaryIO:
     if compression is None:
         return open(path, "rb")
@@ -71,9 +79,31 @@ def _open_read(path: str, compression: str | None) -> BinaryIO:
     return pa.CompressedInputStream(pa.OSFile(path, "rb"), "zstd")
 
 
-def read_bytes(path: str, compression: str | None) -> bytes:
+def _decompress(data: bytes, compression: str | None) -> bytes:
+    if compression is None:
+        return data
+    if compression == "gzip":
+        return gzip.decompress(data)
+    if compression == "bz2":
+        return bz2.decompress(data)
+    if compression == "xz":
+        return lzma.decompress(data)
+    import pyarrow as pa
+
+    return pa.CompressedInputStream(pa.BufferReader(data), "zstd").read()
+
+
+def read_bytes(path: str, compression: str | None, s3: Any = None) -> bytes:
     """All of a file's (decompressed) bytes; errors name the file."""
+    if filesystems.is_s3(path):
+        with _open_raw(path, s3) as f:
+            try:
+                raw = f.read()
+            except OSError as e:
+                raise filesystems.explain(e, path, "reading") from None
     try:
+        if filesystems.is_s3(path):
+            return _decompress(raw, compression)
         with _open_read(path, compression) as f:
             return f.read()
     except FileNotFoundError:
@@ -172,11 +202,11 @@ def _lines_of(data: bytes, path: str, base_offset: int, encoding: str, errors: s
 
 
 def read_files(group: list, encoding: str, errors: str, linedelimiter: str | None,
-               include_path: bool) -> list:
+               include_path: bool, s3: Any = None) -> list:
     """The lines of whole files, one after the other."""
     out: list = []
     for path, compression in group:
-        data = read_bytes(path, compression)
+        data = read_bytes(path, compression, s3)
         out.extend(_lines_of(data, path, 0, encoding, errors, linedelimiter, include_path))
     return out
 
@@ -202,7 +232,7 @@ def _block_start(f: BinaryIO, offset: int, delimiter: bytes) -> int:
 
 
 def read_block(path: str, offset: int, blocksize: int, encoding: str, errors: str,
-               linedelimiter: str | None, include_path: bool) -> list:
+               linedelimiter: str | None, include_path: bool, s3: Any = None) -> list:
     """The lines that start in ``[offset, offset + blocksize)`` of an uncompressed file.
 
     A line belongs to the block in which its first byte lies after the previous block's
@@ -210,7 +240,7 @@ def read_block(path: str, offset: int, blocksize: int, encoding: str, errors: st
     """
     delimiter = (linedelimiter or "\n").encode(encoding)
     try:
-        with open(path, "rb") as f:
+        with _open_raw(path, s3) as f:
             start = _block_start(f, offset, delimiter)
             end = _block_start(f, offset + blocksize, delimiter)
             if end <= start:
@@ -262,26 +292,37 @@ def block_offsets(size: int, blocksize: int) -> list[int]:
     return offsets
 
 
+def _write_lines(raw: BinaryIO, data: list, compression: str | None, encoding: str | None,
+                 last_endline: bool) -> None:
+    out = _open_write(raw, compression)
+    endline = b"\n"
+    started = False
+    for d in data:
+        if started:
+            out.write(endline)
+        started = True
+        out.write(_ensure_bytes(d, encoding))
+    if last_endline:
+        out.write(endline)
+    if out is not raw:
+        out.close()  # some codec streams close `raw` too
+
+
 def write_partition(data: list, path: str, compression: str | None, encoding: str | None,
-                    last_endline: bool) -> None:
-    """Write the elements joined by newlines to ``path`` atomically (temp file + rename)."""
+                    last_endline: bool, s3: Any = None) -> None:
+    """Write the elements joined by newlines to ``path`` atomically (local: temp file +
+    rename; S3: the object is uploaded once complete, so it appears whole or not at all)."""
+    if filesystems.is_s3(path):
+        buffer = io.BytesIO()
+        _write_lines(_Unclosed(buffer), data, compression, encoding, last_endline)
+        filesystems.write_object(path, buffer.getvalue(), s3)
+        return
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as raw:
-            out = _open_write(raw, compression)
-            endline = b"\n"
-            started = False
-            for d in data:
-                if started:
-                    out.write(endline)
-                started = True
-                out.write(_ensure_bytes(d, encoding))
-            if last_endline:
-                out.write(endline)
-            if out is not raw:
-                out.close()  # some codec streams close `raw` too
+            _write_lines(raw, data, compression, encoding, last_endline)
         synced = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(synced)
@@ -294,3 +335,16 @@ def write_partition(data: list, path: str, compression: str | None, encoding: st
         except FileNotFoundError:
             pass
         raise
+
+
+class _Unclosed(io.RawIOBase):
+    """A BytesIO seen through a stream that codec writers may close without losing it."""
+
+    def __init__(self, buffer: io.BytesIO) -> None:
+        self._buffer = buffer
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return self._buffer.write(data)

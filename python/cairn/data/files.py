@@ -9,6 +9,7 @@ import io
 import os
 from pathlib import Path
 
+from .. import filesystems
 from .repo import POINTER_SUFFIX, CairnError, Repo, _store, parse_pointer
 
 __all__ = ["open", "read_bytes", "ls", "local_paths"]
@@ -58,6 +59,35 @@ class _ChunkReader(io.RawIOBase):
         buffer[:n] = data[offset: offset + n]
         self._pos += n
         return n
+
+
+class _NativeFileReader(io.RawIOBase):
+    """A pyarrow input file (an S3 object) as a raw stream for io.BufferedReader."""
+
+    def __init__(self, f) -> None:
+        self._f = f
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def readinto(self, buffer) -> int:
+        data = self._f.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._f.close()
+        super().close()
 
 
 def _locate(repo: Repo, path: str, rev: str | None) -> tuple[str, str, str]:
@@ -123,8 +153,10 @@ def _file_entry(repo: Repo, path: str, rev: str | None) -> tuple[str, int, str]:
 
 
 def open(path: str | os.PathLike, rev: str | None = None, mode: str = "rb",
-         encoding: str = "utf-8", errors: str = "strict", repo: str | os.PathLike | None = None):
-    """Open a file tracked by cairn as it was at git revision ``rev``.
+         encoding: str = "utf-8", errors: str = "strict", repo: str | os.PathLike | None = None,
+         storage_options: dict | None = None):
+    """Open a file tracked by cairn as it was at git revision ``rev``, or an
+    ``s3://bucket/key`` object.
 
     Reads from the local cache, fetching from the default remote what is missing. Every
     chunk is verified against its hash as it is read.
@@ -141,6 +173,8 @@ def open(path: str | os.PathLike, rev: str | None = None, mode: str = "rb",
         For text mode.
     repo : path, optional
         A folder inside the repository (default: the current folder).
+    storage_options : dict, optional
+        For ``s3://`` URLs, as in :func:`cairn.read_text` (default: the AWS environment).
 
     Examples
     --------
@@ -149,6 +183,14 @@ def open(path: str | os.PathLike, rev: str | None = None, mode: str = "rb",
     """
     if mode not in ("rb", "r"):
         raise ValueError(f"mode must be 'rb' or 'r', not {mode!r} (tracked data is read-only)")
+    if filesystems.is_s3(str(path)):
+        if rev is not None:
+            raise ValueError(f"rev= applies to data tracked by cairn, not to {str(path)!r}; "
+                             "S3 objects are read as they are now")
+        raw = filesystems.open_input(str(path), filesystems.S3Options.resolve(storage_options))
+        buffered = io.BufferedReader(_NativeFileReader(raw), buffer_size=256 * 1024)
+        return buffered if mode == "rb" else io.TextIOWrapper(buffered, encoding=encoding,
+                                                              errors=errors)
     r = Repo.find(repo)
     oid, size, _ = _file_entry(r, str(path), rev)
     chunks = _store.Materializer.make(r.cache(), 1).file_chunks(oid, size)
@@ -158,14 +200,15 @@ def open(path: str | os.PathLike, rev: str | None = None, mode: str = "rb",
 
 
 def read_bytes(path: str | os.PathLike, rev: str | None = None,
-               repo: str | os.PathLike | None = None) -> bytes:
+               repo: str | os.PathLike | None = None,
+               storage_options: dict | None = None) -> bytes:
     """The whole content of a tracked file at ``rev`` (see :func:`open`).
 
     Examples
     --------
     >>> cairn.data.read_bytes("data/labels.csv", rev="HEAD~1")[:10]  # doctest: +SKIP
     """
-    with open(path, rev=rev, repo=repo) as f:
+    with open(path, rev=rev, repo=repo, storage_options=storage_options) as f:
         return f.read()
 
 

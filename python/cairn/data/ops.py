@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .. import filesystems
 from .repo import POINTER_SUFFIX, CairnError, Repo, _git, _store, parse_pointer
 
 Progress = Callable[[str, int], Callable[[int], None] | None]
@@ -281,7 +282,14 @@ def _copy(name: str, source, dest, ids: list[str], repair: list[str], repo: Repo
     lacking = [i for i in ids if not dest.contains(i)]
     moving = lacking + repair
     callback = progress(description, source.stored_size(moving)) if moving else None
-    stats = _store.copy_objects(source, dest, lacking, repair, str(repo.tmp), callback)
+    try:
+        stats = _store.copy_objects(source, dest, lacking, repair, str(repo.tmp), callback)
+    except OSError as e:
+        url = repo.remote_url(name)[1]
+        command = description.split()[0]
+        raise CairnError(
+            f"{description} ({url}) stopped: {e}\nNothing half-written is visible there; run "
+            f"`cairn {command}` again to resume (what already arrived is kept).") from None
     return TransferResult(name, stats["objects"], stats["bytes"], stats["packs"],
                           len(ids) - len(lacking), time.perf_counter() - start, len(repair))
 
@@ -320,7 +328,7 @@ def pull(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
             raise
         repaired = fetch(repo, remote, paths, repair=damaged, progress=progress)
         with repo.lock(exclusive=True):  # it deletes packs
-            _store.drop_damaged_copies(repo.cache(), damaged)
+            _store.drop_damaged_copies(repo.cache(), damaged, str(repo.tmp))
             repo._cache = None  # packs were rewritten: read the indexes again
         fetched.objects += repaired.objects
         fetched.bytes += repaired.bytes
@@ -381,11 +389,11 @@ def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
             if force:
                 _git(repo.root, "fetch", "--all", "--quiet")
                 keep = repo.pointers_in_history()
-            stats = _store.collect_garbage(store, keep, not force)
-            if force:
+            stats = _store.collect_garbage(store, keep, not force, str(repo.tmp))
+            if force and not filesystems.is_s3(repo.remote_url(name)[1]):
                 _clean_stale([Path(store.dir)])
             return GcResult(not force, remote=name, **stats)
-        stats = _store.collect_garbage(repo.cache(), keep, not force)
+        stats = _store.collect_garbage(repo.cache(), keep, not force, str(repo.tmp))
         if force:
             repo._cache = None
             _clean_stale([repo.tmp, repo.packs])

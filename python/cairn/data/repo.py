@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from .. import _core
+from .. import _core, filesystems
 
 _store = _core.store
 
@@ -354,14 +354,33 @@ class Repo:
             result[key[len("remote."): -len(".url")]] = url
         return result
 
-    def add_remote(self, name: str, url: str, default: bool = True) -> None:
+    def add_remote(self, name: str, url: str, default: bool = True, endpoint_url: str | None = None,
+                   region: str | None = None) -> None:
+        """Adds a folder or ``s3://bucket/prefix`` remote. For S3, ``endpoint_url`` and
+        ``region`` are kept in .cairn/config (credentials never are: they come from the
+        AWS environment or profile)."""
         if not name or any(c in name for c in " \t\n/\\.\"'"):
             raise CairnError(f"bad remote name '{name}': use letters, digits, - and _")
         if name in self.remotes():
             raise CairnError(f"remote '{name}' exists; remove it first with `cairn remote remove {name}`")
-        if "://" not in url:
+        if filesystems.is_s3(url):
+            try:
+                filesystems.split_s3(url)
+                filesystems.S3Options.resolve({"endpoint_url": endpoint_url, "region": region})
+            except ValueError as e:
+                raise CairnError(f"remote '{name}': {e}") from None
+            url = url.rstrip("/")
+        elif endpoint_url or region:
+            raise CairnError("--endpoint-url and --region apply to s3:// remotes only")
+        elif "://" in url and not url.startswith("file://"):
+            raise CairnError(f"remote '{name}': '{url}' is neither a folder nor s3://bucket/prefix")
+        elif "://" not in url:
             url = str(Path(url).expanduser().resolve())
         self._config(f"remote.{name}.url", url)
+        if endpoint_url:
+            self._config(f"remote.{name}.endpointurl", endpoint_url)
+        if region:
+            self._config(f"remote.{name}.region", region)
         if default or "core.remote" not in self._config("--list", check=False):
             self._config("core.remote", name)
 
@@ -384,10 +403,27 @@ class Repo:
             raise CairnError(f"no remote named '{name}' (known: {', '.join(sorted(remotes)) or 'none'})")
         return name, remotes[name]
 
+    def remote_s3_options(self, name: str) -> "filesystems.S3Options":
+        """The S3 options of remote ``name``: its configured endpoint and region, the
+        credentials from the AWS environment (or the SDK's default chain)."""
+        get = lambda key: self._config("--get", f"remote.{name}.{key}", check=False).strip()  # noqa: E731
+        try:
+            return filesystems.S3Options.resolve({"endpoint_url": get("endpointurl") or None,
+                                                  "region": get("region") or None})
+        except ValueError as e:
+            raise CairnError(f"remote '{name}': {e}") from None
+
     def remote_store(self, name: str | None = None):
         name, url = self.remote_url(name)
+        if filesystems.is_s3(url):
+            options = self.remote_s3_options(name)
+            try:
+                return name, _store.ObjectStore.open(url + "/packs", options.core_spec())
+            except OSError as e:
+                raise CairnError(f"remote '{name}' ({url}): "
+                                 f"{filesystems.explain(e, url, 'listing')}") from None
         if "://" in url and not url.startswith("file://"):
-            raise CairnError(f"remote '{name}': only folder remotes are supported so far, not '{url}'")
+            raise CairnError(f"remote '{name}': '{url}' is neither a folder nor s3://bucket/prefix")
         folder = Path(url[len("file://"):] if url.startswith("file://") else url)
         try:
             (folder / "packs").mkdir(parents=True, exist_ok=True)

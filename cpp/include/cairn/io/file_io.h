@@ -1,4 +1,4 @@
-// Whole-file reads and writes through arrow::fs (local disk now, S3 later), with an optional
+// Whole-file reads and writes through arrow::fs (local disk and S3), with an optional
 // compression codec.
 #pragma once
 
@@ -10,6 +10,7 @@
 #include <arrow/util/compression.h>
 
 #include "cairn/common/status.h"
+#include "cairn/io/s3.h"
 
 namespace cairn::io {
 
@@ -25,10 +26,11 @@ class NotFoundDetail final : public arrow::StatusDetail {
 /// not exist. The message names the path.
 Status OpenError(arrow::fs::FileSystem& fs, const std::string& path, const Status& cause);
 
-/// Resolves a path or URI ("/tmp/x", "file:///tmp/x") to a filesystem and a path in it.
+/// Resolves a path or URI ("/tmp/x", "file:///tmp/x", "s3://bucket/key") to a filesystem
+/// and a path in it; S3 URIs use the (cached) client for `s3`.
 /// Errors: Invalid for an unsupported scheme, with the URI in the message.
 Result<std::pair<std::shared_ptr<arrow::fs::FileSystem>, std::string>> ResolvePath(
-    const std::string& uri);
+    const std::string& uri, const S3Settings& s3 = {});
 
 /// Writes `data` to `path`, compressed with `codec` (UNCOMPRESSED to write as is).
 /// Errors: IOError naming the path (missing directory, permissions, disk full).

@@ -45,6 +45,12 @@ class ObjectStore {
   /// The stored (possibly compressed) bytes of one copy, unverified: for transfers, which
   /// verify on arrival.
   Result<std::shared_ptr<arrow::Buffer>> ReadStored(const Location& where) const;
+  /// The stored bytes of several copies in one pack with one read of the span they cover
+  /// (one request on S3 instead of one per object), unverified, in the order given. Each
+  /// result fails alone if its entry does not match its index.
+  /// Errors: the whole call fails if the span cannot be read.
+  Result<std::vector<Result<std::shared_ptr<arrow::Buffer>>>> ReadStoredSpan(
+      uint32_t pack, const std::vector<IndexRecord>& records) const;
   /// Reads and verifies one copy.
   Result<std::shared_ptr<arrow::Buffer>> ReadCopy(const Location& where) const;
 
@@ -64,6 +70,10 @@ class ObjectStore {
       : fs_(std::move(fs)), dir_(std::move(dir)) {}
   Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenPack(uint32_t pack) const;
   void AddPackLocked(const std::string& name, std::vector<IndexRecord> records);
+  // The payload of entry `r` in `entry` (its header and stored bytes), checked against `r`.
+  Result<std::shared_ptr<arrow::Buffer>> PayloadOfEntry(const IndexRecord& r,
+                                                        std::shared_ptr<arrow::Buffer> entry,
+                                                        const std::string& path) const;
 
   std::shared_ptr<arrow::fs::FileSystem> fs_;
   std::string dir_;

@@ -58,15 +58,18 @@ struct GcStats {
   uint64_t packs_deleted = 0, packs_rewritten = 0;
 };
 
-/// Drops every object not needed by `keep` from a local store: packs with nothing kept are
-/// deleted, packs with some kept are rewritten with only those (the new pack is durable
-/// before the old one goes). With dry_run only counts. Callers hold the store's lock
-/// exclusively.
-Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& keep, bool dry_run);
+/// Drops every object not needed by `keep` from a store (local folder or S3): packs with
+/// nothing kept are deleted, packs with some kept are rewritten with only those (the new
+/// pack is in place before the old one goes; for a non-local store it is built in the
+/// local folder `tmp_dir` and uploaded). With dry_run only counts. Callers hold the store's
+/// lock exclusively.
+Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& keep, bool dry_run,
+                               const std::string& tmp_dir);
 
-/// After good copies of `ids` were fetched: rewrites the packs of a local store that hold
-/// damaged copies of them, without those copies (a copy is dropped only when another copy
-/// verifies). Returns the number of copies dropped.
-Result<uint64_t> DropDamagedCopies(ObjectStore& store, const std::vector<Digest>& ids);
+/// After good copies of `ids` were fetched: rewrites the packs of a store that hold damaged
+/// copies of them, without those copies (a copy is dropped only when another copy
+/// verifies); `tmp_dir` as for CollectGarbage. Returns the number of copies dropped.
+Result<uint64_t> DropDamagedCopies(ObjectStore& store, const std::vector<Digest>& ids,
+                                   const std::string& tmp_dir);
 
 }  // namespace cairn::store

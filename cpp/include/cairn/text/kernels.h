@@ -1,13 +1,14 @@
 // Native task bodies for text collections (Bag's fast path). All run without the GIL.
 #pragma once
 
+#include <arrow/util/compression.h>
+
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <arrow/util/compression.h>
-
 #include "cairn/graph/task.h"
+#include "cairn/io/s3.h"
 #include "cairn/text/pipeline.h"
 
 namespace cairn::text {
@@ -18,6 +19,7 @@ struct TextSegment {
   int64_t offset = 0;
   int64_t size = -1;
   arrow::Compression::type codec = arrow::Compression::UNCOMPRESSED;
+  io::S3Settings s3;  // for s3:// paths
 };
 
 /// Reads its segments, decodes UTF-8 (strict: an error naming file and byte offset;

@@ -1,0 +1,186 @@
+"""The store with an s3:// remote: push/pull/fetch/gc/fsck against the local S3 server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from store_helpers import Cli, git, make_text
+
+import cairn.data
+
+
+def commit(repo, message: str) -> None:
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", message)
+
+
+def keys(server, bucket: str, prefix: str = "") -> dict[str, dict]:
+    pages = server.client().get_paginator("list_objects_v2").paginate(Bucket=bucket,
+                                                                      Prefix=prefix)
+    return {o["Key"]: o for page in pages for o in page.get("Contents", [])}
+
+
+def test_push_clone_pull_every_revision_byte_identical(repo, bucket, s3_env, tmp_path, capsys):
+    repo("remote", "add", "origin", f"s3://{bucket}/team/store")
+    path = repo.root / "data" / "text.txt"
+    data = make_text(path, 40_000, 4)
+    versions = []
+    for i in range(3):
+        if i:
+            lines = data.split(b"\n")
+            lines.insert(len(lines) // 2, f"inserted line {i}".encode())
+            data = b"\n".join(lines)
+            path.write_bytes(data)
+        (repo.root / "data" / "blob.bin").write_bytes(os.urandom(1000) * (i + 1))
+        repo("add", "data")
+        commit(repo, f"v{i}")
+        repo.git("tag", f"v{i}")
+        versions.append((data, (repo.root / "data" / "blob.bin").read_bytes()))
+        assert "pushed to origin" in repo("push")
+    assert "pushed to origin: 0 object(s)" in repo("push")  # nothing left to move
+    stored = keys(s3_env, bucket, "team/store/packs/")
+    assert stored and all(k.endswith((".pack", ".idx")) for k in stored)
+    # the remote keeps the three versions deduplicated: far less than three copies
+    assert sum(o["Size"] for o in stored.values()) < 1.5 * len(versions[0][0])
+    assert "verified on remote origin" in repo("fsck", "--remote", "origin")
+
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo.root), str(clone))
+    other = Cli(clone, capsys)
+    for i, (text, blob) in enumerate(versions):
+        git(clone, "checkout", "-q", f"v{i}")
+        other("pull")
+        assert (clone / "data" / "text.txt").read_bytes() == text
+        assert (clone / "data" / "blob.bin").read_bytes() == blob
+    # reading an old revision fetches what the cache lacks from S3
+    third = tmp_path / "third"
+    git(tmp_path, "clone", "-q", str(repo.root), str(third))
+    old = os.getcwd()
+    os.chdir(third)
+    try:
+        with cairn.data.open("data/text.txt", rev="v0") as f:
+            assert f.read() == versions[0][0]
+    finally:
+        os.chdir(old)
+
+
+def test_credentials_are_never_written_to_the_repository(repo, bucket, s3_env):
+    repo("remote", "add", "origin", f"s3://{bucket}/p", "--endpoint-url", s3_env.endpoint,
+         "--region", "us-east-1")
+    make_text(repo.root / "t.txt", 1000, 1)
+    repo("add", "t.txt")
+    commit(repo, "t")
+    out = repo("push")
+    for folder in (repo.root / ".cairn", repo.root):
+        for p in folder.rglob("*"):
+            if p.is_file() and ".git/objects" not in str(p) and p.stat().st_size < 10 << 20:
+                assert s3_env.secret.encode() not in p.read_bytes(), p
+    assert s3_env.secret not in out
+    listed = repo("remote")
+    assert f"s3://{bucket}/p" in listed and s3_env.secret not in listed
+
+
+def test_large_packs_go_up_as_multipart_uploads(repo, bucket, s3_env):
+    (repo.root / "big.bin").write_bytes(os.urandom(40 << 20))
+    repo("add", "big.bin")
+    commit(repo, "big")
+    repo("remote", "add", "origin", f"s3://{bucket}/m")
+    repo("push")
+    packs = [o for k, o in keys(s3_env, bucket, "m/packs/").items() if k.endswith(".pack")]
+    assert len(packs) == 1 and packs[0]["Size"] > 40 << 20
+    # an S3 multipart upload's ETag is "<md5 of the part md5s>-<number of parts>"
+    assert packs[0]["ETag"].strip('"').rsplit("-", 1)[1].isdigit()
+
+
+def _big_repo(repo, bucket):
+    repo("remote", "add", "origin", f"s3://{bucket}/r")
+    data = repo.root / "data"
+    data.mkdir()
+    for i in range(3):
+        (data / f"part{i}.bin").write_bytes(os.urandom(45 << 20))
+    repo("add", "data")
+    commit(repo, "data")
+
+
+def _push_until_a_pack_lands(repo, server, bucket) -> subprocess.Popen:
+    """Starts `cairn push` and stops the server once the first pack is complete on it."""
+    proc = subprocess.Popen([sys.executable, "-m", "cairn", "-q", "push"], cwd=repo.root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(k.endswith(".idx") for k in keys(server, bucket, "r/packs/")):
+            server.stop()
+            return proc
+        time.sleep(0.05)
+    proc.kill()
+    proc.communicate()
+    raise AssertionError("push finished before the server could be stopped")
+
+
+def _check_round_trip(repo, tmp_path, capsys):
+    assert "verified on remote origin" in repo("fsck", "--remote", "origin")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo.root), str(clone))
+    Cli(clone, capsys)("pull")
+    for i in range(3):
+        name = f"data/part{i}.bin"
+        assert (clone / name).read_bytes() == (repo.root / name).read_bytes()
+
+
+def test_server_restarted_while_push_retries_push_completes(repo, bucket, s3_env, tmp_path,
+                                                            capsys):
+    _big_repo(repo, bucket)
+    proc = _push_until_a_pack_lands(repo, s3_env, bucket)
+    try:
+        time.sleep(1.0)  # requests fail meanwhile; the push backs off and retries
+    finally:
+        s3_env.start()
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    _check_round_trip(repo, tmp_path, capsys)
+
+
+def test_server_stopped_mid_push_then_restarted_rerun_completes(repo, bucket, s3_env, tmp_path,
+                                                                capsys, monkeypatch):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # give up quickly
+    _big_repo(repo, bucket)
+    proc = _push_until_a_pack_lands(repo, s3_env, bucket)
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:
+        s3_env.start()
+    assert proc.returncode != 0
+    assert f"push to origin (s3://{bucket}/r) stopped" in err and "run `cairn push` again" in err
+    assert s3_env.secret not in err
+    listed = keys(s3_env, bucket, "r/packs/")
+    # every index on the server names a complete pack: nothing half-written is visible
+    assert all(k[:-4] + ".pack" in listed for k in listed if k.endswith(".idx"))
+    assert "already there" in repo("push")
+    _check_round_trip(repo, tmp_path, capsys)
+
+
+def test_remote_gc_drops_only_unreferenced_objects(repo, bucket, s3_env, tmp_path, capsys):
+    repo("remote", "add", "origin", f"s3://{bucket}/g")
+    keep = make_text(repo.root / "keep.txt", 20_000, 1)
+    repo("add", "keep.txt")
+    commit(repo, "keep")
+    repo("push")
+    make_text(repo.root / "scratch.txt", 20_000, 2)
+    repo("add", "scratch.txt")
+    repo("push")  # pushed, but its pointer is never committed
+    (repo.root / "scratch.txt.cairn").unlink()
+    (repo.root / "scratch.txt").unlink()
+    repo.git("checkout", "--", ".gitignore")
+    before = sum(o["Size"] for o in keys(s3_env, bucket, "g/packs/").values())
+    assert "would drop" in repo("gc", "--remote", "origin")
+    assert "remote origin: dropped" in repo("gc", "--remote", "origin", "--force")
+    after = sum(o["Size"] for o in keys(s3_env, bucket, "g/packs/").values())
+    assert after < 0.7 * before
+    assert "verified on remote origin" in repo("fsck", "--remote", "origin")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo.root), str(clone))
+    Cli(clone, capsys)("pull")
+    assert (clone / "keep.txt").read_bytes() == keep
