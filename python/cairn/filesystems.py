@@ -150,7 +150,7 @@ class S3Options:
                     kwargs.update(scheme=scheme, endpoint_override=host)
                 fs = pafs.S3FileSystem(
                     region=self.region or None, connect_timeout=5,
-                    retry_strategy=pafs.AwsStandardS3RetryStrategy(self.max_attempts), **kwargs)
+                    retry_strategy=pafs.AwsDefaultS3RetryStrategy(self.max_attempts), **kwargs)
                 _pyarrow_filesystems[self] = fs
             return fs
 
@@ -211,11 +211,38 @@ def explain(error: BaseException, url: str, doing: str) -> BaseException:
         return PermissionError(f"S3 refused the credentials ({doing} {url!r}): check "
                                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the key and "
                                "secret in storage_options")
+    if "MissingContentLength" in text or "HTTP status 411" in text:
+        return S3Error(f"the S3 server refused a checksummed upload ({doing} {url!r}); it does "
+                       "not support AWS's newer upload checksums: set the environment variable "
+                       "AWS_REQUEST_CHECKSUM_CALCULATION=when_required and retry")
     if any(s in text for s in ("NETWORK_CONNECTION", "Couldn't connect", "Connection refused",
                                "curlCode", "Timeout")):
         return S3Error(f"cannot reach S3 ({doing} {url!r}): {_first_line(text)}; check "
                        "endpoint_url / AWS_ENDPOINT_URL and that the server is up, then retry")
     return S3Error(f"S3 request failed ({doing} {url!r}): {_first_line(text)}")
+
+
+_TRANSIENT = ("HTTP status 5", "SLOW_DOWN", "SlowDown", "SERVICE_UNAVAILABLE", "THROTTLING",
+              "INTERNAL_FAILURE", "NETWORK_CONNECTION", "REQUEST_TIMEOUT", "UNKNOWN (HTTP status 5")
+
+
+def retrying(call: Any, options: S3Options) -> Any:
+    """``call()``, tried up to ``options.max_attempts`` times while S3 answers with what a
+    busy or restarting server says (5xx, throttling, network errors), backing off
+    exponentially with jitter, as the C++ side does. pyarrow's own retry strategies let
+    a 503 to a HEAD request through (it has no body, so the AWS SDK cannot classify it)."""
+    import random
+    import time
+
+    for attempt in range(options.max_attempts):
+        try:
+            return call()
+        except OSError as e:
+            if attempt + 1 >= options.max_attempts or isinstance(e, FileNotFoundError) or not any(
+                    s in str(e) for s in _TRANSIENT):
+                raise
+            cap = min(5.0, 0.05 * 2 ** attempt)
+            time.sleep(cap / 2 + random.random() * cap / 2)
 
 
 def _first_line(text: str) -> str:
@@ -268,7 +295,7 @@ def glob(url: str, options: S3Options) -> dict[str, tuple[int, float]]:
     selector = pafs.FileSelector(f"{bucket}/{base}".rstrip("/"), recursive=recursive,
                                  allow_not_found=True)
     try:
-        infos = options.filesystem().get_file_info(selector)
+        infos = retrying(lambda: options.filesystem().get_file_info(selector), options)
     except OSError as e:
         raise explain(e, url, "listing") from None
     match = _glob_regex(key)
@@ -284,7 +311,7 @@ def info(url: str, options: S3Options) -> tuple[int, float]:
 
     bucket, key = split_s3(url)
     try:
-        found = options.filesystem().get_file_info(f"{bucket}/{key}")
+        found = retrying(lambda: options.filesystem().get_file_info(f"{bucket}/{key}"), options)
     except OSError as e:
         raise explain(e, url, "looking up") from None
     if found.type == pafs.FileType.NotFound:
@@ -300,7 +327,7 @@ def _missing(url: str, options: S3Options) -> FileNotFoundError:
 
     bucket = split_s3(url)[0]
     try:
-        kind = options.filesystem().get_file_info(bucket).type
+        kind = retrying(lambda: options.filesystem().get_file_info(bucket), options).type
     except OSError:
         kind = None
     if kind == pafs.FileType.NotFound:
@@ -313,7 +340,7 @@ def open_input(url: str, options: S3Options) -> Any:
     """A seekable binary file (pyarrow NativeFile) reading the object at ``url``."""
     bucket, key = split_s3(url)
     try:
-        return options.filesystem().open_input_file(f"{bucket}/{key}")
+        return retrying(lambda: options.filesystem().open_input_file(f"{bucket}/{key}"), options)
     except FileNotFoundError:
         raise _missing(url, options) from None
     except OSError as e:
@@ -326,8 +353,11 @@ def write_object(url: str, data: bytes, options: S3Options) -> None:
     bucket, key = split_s3(url)
     if not key or key.endswith("/"):
         raise ValueError(f"{url!r} names no object key")
-    try:
+    def put() -> None:
         with options.filesystem().open_output_stream(f"{bucket}/{key}", compression=None) as out:
             out.write(data)
+
+    try:
+        retrying(put, options)
     except OSError as e:
         raise explain(e, url, "writing") from None

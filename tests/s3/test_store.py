@@ -184,3 +184,34 @@ def test_remote_gc_drops_only_unreferenced_objects(repo, bucket, s3_env, tmp_pat
     git(tmp_path, "clone", "-q", str(repo.root), str(clone))
     Cli(clone, capsys)("pull")
     assert (clone / "keep.txt").read_bytes() == keep
+
+
+def test_busy_server_answering_503_is_retried_with_backoff(repo, bucket, s3_env, tmp_path,
+                                                           capsys, monkeypatch):
+    from flaky_proxy import FlakyProxy
+
+    proxy = FlakyProxy(("127.0.0.1", int(s3_env.endpoint.rsplit(":", 1)[1])), every=4)
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
+        # plain Content-Length uploads, which this small proxy understands
+        monkeypatch.setenv("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
+        repo("remote", "add", "origin", f"s3://{bucket}/busy")
+        data = repo.root / "data"
+        for i in range(3):
+            make_text(data / f"t{i}.txt", 30_000, i)
+        (data / "big.bin").write_bytes(os.urandom(12 << 20))
+        repo("add", "data")
+        commit(repo, "data")
+        assert "pushed to origin" in repo("push")
+        clone = tmp_path / "clone"
+        git(tmp_path, "clone", "-q", str(repo.root), str(clone))
+        Cli(clone, capsys)("pull")
+        for p in sorted(data.iterdir()):
+            assert (clone / "data" / p.name).read_bytes() == p.read_bytes()
+        import cairn.bag as cb
+
+        words = cb.read_text(f"{clone}/data/t*.txt").count().compute()
+        assert words == 90_000
+        assert proxy.failed >= 3 and proxy.forwarded > proxy.failed
+    finally:
+        proxy.close()

@@ -2,7 +2,9 @@
 
 #include <arrow/filesystem/s3fs.h>
 
+#include <algorithm>
 #include <mutex>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -19,6 +21,44 @@ Cache& TheCache() {
   static Cache* cache = new Cache;  // never destroyed: ShutdownS3 empties it
   return *cache;
 }
+
+// Retries what a busy or restarting server answers (5xx, throttling, timeouts, refused or
+// reset connections) with exponential backoff and jitter (between half and all of 50 ms,
+// 100 ms, ... at most 5 s). Unlike the AWS SDK's standard strategy it has no retry quota, and it
+// also retries errors the SDK cannot classify: a 503 to a HEAD request has no body, so the SDK
+// reports it as UNKNOWN and would not retry it. Error types are aws-sdk-cpp's CoreErrors values.
+class BackoffRetryStrategy final : public arrow::fs::S3RetryStrategy {
+ public:
+  explicit BackoffRetryStrategy(int max_attempts) : max_attempts_(std::max(1, max_attempts)) {}
+
+  bool ShouldRetry(const AWSErrorDetail& error, int64_t attempted_retries) override {
+    if (attempted_retries + 1 >= max_attempts_) return false;
+    constexpr int kInternalFailure = 1, kServiceUnavailable = 12, kThrottling = 13, kSlowDown = 19,
+                  kRequestTimeout = 24, kNetworkConnection = 99, kUnknown = 100;
+    switch (error.error_type) {
+      case kInternalFailure:
+      case kServiceUnavailable:
+      case kThrottling:
+      case kSlowDown:
+      case kRequestTimeout:
+      case kNetworkConnection:
+      case kUnknown:
+        return true;
+      default:
+        return error.should_retry;
+    }
+  }
+
+  int64_t CalculateDelayBeforeNextRetry(const AWSErrorDetail&, int64_t attempted_retries) override {
+    const int64_t cap =
+        std::min<int64_t>(5000, int64_t{50} << std::min<int64_t>(attempted_retries, 10));
+    thread_local std::minstd_rand random(std::random_device{}());
+    return cap / 2 + static_cast<int64_t>(random() % static_cast<uint64_t>(cap / 2 + 1));
+  }
+
+ private:
+  int max_attempts_;
+};
 
 Result<arrow::fs::S3Options> ToOptions(const S3Settings& s) {
   arrow::fs::S3Options options =
@@ -45,8 +85,7 @@ Result<arrow::fs::S3Options> ToOptions(const S3Settings& s) {
       return Status::Invalid("S3 endpoint_url '", s.endpoint_url, "' names no host");
     }
   }
-  options.retry_strategy =
-      arrow::fs::S3RetryStrategy::GetAwsStandardRetryStrategy(std::max(1, s.max_attempts));
+  options.retry_strategy = std::make_shared<BackoffRetryStrategy>(s.max_attempts);
   options.connect_timeout = 5;
   options.allow_bucket_creation = false;
   return options;

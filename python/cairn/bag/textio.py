@@ -93,14 +93,31 @@ def _decompress(data: bytes, compression: str | None) -> bytes:
     return pa.CompressedInputStream(pa.BufferReader(data), "zstd").read()
 
 
+def _read_s3(path: str, s3: Any, offset: int = 0, delimiter: bytes | None = None,
+             blocksize: int = -1) -> Any:
+    """An S3 object's bytes (all; or, with ``delimiter``, the block's ``(start, data)``),
+    retried while the server is busy; errors name the URL."""
+    def read() -> Any:
+        with _open_raw(path, s3) as f:
+            if delimiter is None:
+                return f.read()
+            start = _block_start(f, offset, delimiter)
+            end = _block_start(f, offset + blocksize, delimiter)
+            f.seek(start)
+            return start, f.read(max(end - start, 0))
+
+    try:
+        return filesystems.retrying(read, s3)
+    except (FileNotFoundError, PermissionError, filesystems.S3Error):
+        raise
+    except OSError as e:
+        raise filesystems.explain(e, path, "reading") from None
+
+
 def read_bytes(path: str, compression: str | None, s3: Any = None) -> bytes:
     """All of a file's (decompressed) bytes; errors name the file."""
     if filesystems.is_s3(path):
-        with _open_raw(path, s3) as f:
-            try:
-                raw = f.read()
-            except OSError as e:
-                raise filesystems.explain(e, path, "reading") from None
+        raw = _read_s3(path, s3)
     try:
         if filesystems.is_s3(path):
             return _decompress(raw, compression)
@@ -239,8 +256,14 @@ def read_block(path: str, offset: int, blocksize: int, encoding: str, errors: st
     boundary: each block starts just after the first delimiter at or after its offset.
     """
     delimiter = (linedelimiter or "\n").encode(encoding)
+    if filesystems.is_s3(path):
+        start, data = _read_s3(path, s3, offset, delimiter, blocksize)
+        if not data:
+            return []
+        return _lines_of(data, path, start, encoding, errors, linedelimiter, include_path,
+                         whole_file=False)
     try:
-        with _open_raw(path, s3) as f:
+        with open(path, "rb") as f:
             start = _block_start(f, offset, delimiter)
             end = _block_start(f, offset + blocksize, delimiter)
             if end <= start:
