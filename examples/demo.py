@@ -235,12 +235,14 @@ def main(argv: list[str] | None = None) -> int:
         from pathlib import Path
 
         from demo_processes import demo_processes
+        from demo_s3 import demo_s3
         from demo_store import demo_store
 
         demo_store(Path(tmpdir) / "corpus", Path(tmpdir))
         demo_processes(Path(tmpdir) / "corpus")
+        demo_s3(Path(tmpdir) / "corpus", Path(tmpdir) / "project", Path(tmpdir))
     finally:
-        for name in ("corpus", "project", "remote", "clone"):
+        for name in ("corpus", "project", "remote", "clone", "clone-s3", "s3-data"):
             shutil.rmtree(os.path.join(tmpdir, name), ignore_errors=True)
     print(f"\ndemo finished in {time.perf_counter() - t0:.1f} s")
     return 0

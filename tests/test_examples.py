@@ -12,7 +12,7 @@ def test_demo_runs_and_checks_its_results():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for section in ("[1]", "[2]", "[3]", "[4]", "[5]", "[6]", "[7]", "[8]", "demo finished"):
+    for section in ("[1]", "[2]", "[3]", "[4]", "[5]", "[6]", "[7]", "[8]", "[9]", "demo finished"):
         assert section in out
     assert "identical to a plain sequential Python run" in out
     assert "ValueError: invalid literal" in out
