@@ -122,8 +122,10 @@ class S3Options:
         if endpoint and not re.match(r"https?://[^/]+", endpoint):
             raise ValueError(f"S3 endpoint_url {endpoint!r} must look like "
                              "http://host:port or https://host")
-        return cls(key=key, secret=secret, token=token,
-                   region=pick("region", "AWS_REGION", "AWS_DEFAULT_REGION"),
+        region = pick("region", "AWS_REGION", "AWS_DEFAULT_REGION")
+        if endpoint and not region:
+            region = "us-east-1"  # as boto3 does for S3-compatible servers (no region lookup)
+        return cls(key=key, secret=secret, token=token, region=region,
                    endpoint_url=endpoint.rstrip("/"),
                    max_attempts=_attempts(given.get("max_attempts") or env.get("AWS_MAX_ATTEMPTS")))
 
