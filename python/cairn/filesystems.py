@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["S3Options", "is_s3", "split_s3", "glob", "info", "open_input", "write_object",
-           "S3Error"]
+           "delete_object", "S3Error"]
 
 _ALIASES = {"key": "key", "aws_access_key_id": "key", "access_key": "key",
             "secret": "secret", "aws_secret_access_key": "secret", "secret_key": "secret",
@@ -363,3 +363,14 @@ def write_object(url: str, data: bytes, options: S3Options) -> None:
         retrying(put, options)
     except OSError as e:
         raise explain(e, url, "writing") from None
+
+
+def delete_object(url: str, options: S3Options) -> None:
+    """Deletes the object at ``url`` (gone already is fine)."""
+    bucket, key = split_s3(url)
+    try:
+        retrying(lambda: options.filesystem().delete_file(f"{bucket}/{key}"), options)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise explain(e, url, "deleting") from None

@@ -20,7 +20,9 @@ def commit(repo, message: str) -> None:
 def keys(server, bucket: str, prefix: str = "") -> dict[str, dict]:
     pages = server.client().get_paginator("list_objects_v2").paginate(Bucket=bucket,
                                                                       Prefix=prefix)
-    return {o["Key"]: o for page in pages for o in page.get("Contents", [])}
+    # (Arrow leaves an empty "folder/" marker object where it deleted a folder's last file)
+    return {o["Key"]: o for page in pages for o in page.get("Contents", [])
+            if not o["Key"].endswith("/")}
 
 
 def test_push_clone_pull_every_revision_byte_identical(repo, bucket, s3_env, tmp_path, capsys):
@@ -184,6 +186,25 @@ def test_remote_gc_drops_only_unreferenced_objects(repo, bucket, s3_env, tmp_pat
     git(tmp_path, "clone", "-q", str(repo.root), str(clone))
     Cli(clone, capsys)("pull")
     assert (clone / "keep.txt").read_bytes() == keep
+
+
+def test_remote_gc_removes_a_pack_whose_index_never_arrived(repo, bucket, s3_env, monkeypatch):
+    from cairn.data import ops
+
+    repo("remote", "add", "origin", f"s3://{bucket}/s")
+    make_text(repo.root / "k.txt", 5_000, 3)
+    repo("add", "k.txt")
+    commit(repo, "k")
+    repo("push")
+    orphan = "s/packs/pack-" + "0" * 64 + ".pack"  # as a push killed between its uploads
+    s3_env.client().put_object(Bucket=bucket, Key=orphan, Body=b"partial")
+    repo("gc", "--remote", "origin", "--force")
+    assert orphan in keys(s3_env, bucket, "s/packs/")  # young: maybe a push in progress
+    monkeypatch.setattr(ops, "STALE_AFTER", -60.0)
+    repo("gc", "--remote", "origin", "--force")
+    left = keys(s3_env, bucket, "s/packs/")
+    assert orphan not in left and len(left) == 2  # the real pack and its index stay
+    assert "verified on remote origin" in repo("fsck", "--remote", "origin")
 
 
 def test_busy_server_answering_503_is_retried_with_backoff(repo, bucket, s3_env, tmp_path,

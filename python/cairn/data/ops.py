@@ -390,8 +390,12 @@ def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
                 _git(repo.root, "fetch", "--all", "--quiet")
                 keep = repo.pointers_in_history()
             stats = _store.collect_garbage(store, keep, not force, str(repo.tmp))
-            if force and not filesystems.is_s3(repo.remote_url(name)[1]):
-                _clean_stale([Path(store.dir)])
+            if force:
+                url = repo.remote_url(name)[1]
+                if filesystems.is_s3(url):
+                    _clean_stale_s3(url + "/packs", repo.remote_s3_options(name))
+                else:
+                    _clean_stale([Path(store.dir)])
             return GcResult(not force, remote=name, **stats)
         stats = _store.collect_garbage(repo.cache(), keep, not force, str(repo.tmp))
         if force:
@@ -404,10 +408,23 @@ def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
     return GcResult(not force, **stats)
 
 
+STALE_AFTER = 3600.0  # seconds: what a killed command left is removed once this old
+
+
+def _clean_stale_s3(packs_url: str, options: filesystems.S3Options) -> None:
+    """On an S3 remote, deletes packs whose index never arrived (a push killed between the
+    two uploads) once they are STALE_AFTER old; a push in progress is younger."""
+    listed = filesystems.glob(packs_url + "/pack-*", options)
+    cutoff = time.time() - STALE_AFTER
+    for url, (_, mtime) in listed.items():
+        if url.endswith(".pack") and url[:-5] + ".idx" not in listed and mtime < cutoff:
+            filesystems.delete_object(url, options)
+
+
 def _clean_stale(folders: list[Path], recursive: bool = False) -> None:
-    """Removes what killed commands left, once it is an hour old: temporary files, and
+    """Removes what killed commands left, once it is STALE_AFTER old: temporary files, and
     packs whose index was never written (not part of the store)."""
-    cutoff = time.time() - 3600
+    cutoff = time.time() - STALE_AFTER
     for folder in folders:
         stale = list(folder.rglob(".cairn-tmp-*") if recursive else folder.glob("*tmp-*"))
         stale += [p for p in folder.glob("pack-*.pack") if not p.with_suffix(".idx").exists()]
