@@ -222,11 +222,6 @@ def test_results_are_dropped_in_the_worker_once_consumed():
     pool.shutdown()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rewrite() looks for the scan with is_task(), but a NativeTask is not callable, so the "
-    "scan runs in the parent and its lines are pickled to the worker (64 MiB tokenizer "
-    "benchmark, interleaved A/B: 2.94 s, parent CPU 0.29 s per run; with the scan in the "
-    "worker 2.72 s, 0.01 s)"))
 def test_a_read_text_scan_feeding_python_steps_runs_in_the_worker(tmp_path):
     from cairn.bag.native import run_recipe
     from cairn.processes.scheduler import rewrite

@@ -27,6 +27,8 @@ def test_read_text_round_trip_matches_local(s3_env, bucket, tmp_path, scheduler)
     both = cb.read_text(f"s3://{bucket}/corpus/*")
     assert both.npartitions == 2
     assert both.compute() == LINES + LINES
+    # a Python step: under processes the S3 scan runs in the worker, from its recipe
+    assert remote.map(str.upper).compute() == [line.upper() for line in LINES]
     words = remote.str.split().flatten().frequencies().compute()
     assert dict(words)["alpha"] == len(LINES)
 

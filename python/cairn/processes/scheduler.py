@@ -264,7 +264,8 @@ def rewrite(dsk: dict, pool: WorkerPool) -> tuple[dict, _Graph]:
         feeding.update(d for d in deps if d not in python_tasks)
     for key in feeding:
         spec = dsk[key]
-        if is_task(spec) and len(spec) == 1 and isinstance(spec[0], native) \
+        # (a NativeTask is not callable, so is_task() does not see these)
+        if type(spec) is tuple and len(spec) == 1 and isinstance(spec[0], native) \
                 and spec[0] in RECIPES:
             python_tasks[key] = (run_recipe, RECIPES[spec[0]])
     graph = _Graph(python_tasks)
