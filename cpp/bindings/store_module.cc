@@ -321,7 +321,7 @@ void BindStore(nb::module_& parent) {
       "copy_objects",
       [](std::shared_ptr<ObjectStore> source, std::shared_ptr<ObjectStore> dest,
          const std::vector<std::string>& ids, const std::vector<std::string>& replace,
-         const std::string& tmp_dir, nb::object progress, int threads) {
+         const std::string& tmp_dir, nb::object progress, int threads, int level) {
         std::vector<Digest> want, bad;
         for (const auto& id : ids) want.push_back(ParseId(id));
         for (const auto& id : replace) bad.push_back(ParseId(id));
@@ -329,7 +329,7 @@ void BindStore(nb::module_& parent) {
         cairn::Result<TransferStats> r;
         {
           nb::gil_scoped_release release;
-          r = CopyObjects(*source, *dest, want, bad, tmp_dir, prog.Fn(), threads);
+          r = CopyObjects(*source, *dest, want, bad, tmp_dir, prog.Fn(), threads, level);
         }
         prog.Finish(r.status());
         nb::dict d;
@@ -339,7 +339,7 @@ void BindStore(nb::module_& parent) {
         return d;
       },
       nb::arg("source"), nb::arg("dest"), nb::arg("ids"), nb::arg("replace"), nb::arg("tmp_dir"),
-      nb::arg("progress").none() = nb::none(), nb::arg("threads") = 0);
+      nb::arg("progress").none() = nb::none(), nb::arg("threads") = 0, nb::arg("level") = 0);
   m.def(
       "verify",
       [](std::shared_ptr<ObjectStore> store, nb::object progress) {

@@ -100,7 +100,8 @@ def _print_transfer(verb: str, r: ops.TransferResult) -> None:
 
 def _cmd_push(args) -> int:
     repo = Repo.find()
-    r = ops.push(repo, args.remote, args.paths or None, args.all_commits, _progress(args.quiet))
+    r = ops.push(repo, args.remote, args.paths or None, args.all_commits, _progress(args.quiet),
+                 level=args.level)
     _print_transfer(f"pushed to {r.remote}:", r)
     return 0
 
@@ -227,6 +228,10 @@ def _parser() -> argparse.ArgumentParser:
         if name != "pull":
             s.add_argument("--all-commits", action="store_true",
                            help="every pointer in every commit of every branch, not just the work tree's")
+        if name == "push":
+            s.add_argument("--level", type=int, default=ops.PUSH_LEVEL, choices=range(0, 20),
+                           metavar="N", help="zstd level of the data sent (default "
+                           f"{ops.PUSH_LEVEL}; 0: as stored in the cache, level 1)")
         else:
             s.add_argument("-f", "--force", action="store_true", help="overwrite changes not in the cache")
     s = cmd("gc", _cmd_gc, "drop data no pointer in any commit needs (a dry run unless --force)")

@@ -301,3 +301,26 @@ def test_remote_fsck_and_gc(repo, tmp_path):
     repo("pull")
     assert (repo.root / "keep.bin").stat().st_size == 100_000
     assert "every pack and object verified" in repo("fsck", "--remote", "origin")
+
+
+def test_push_sends_a_denser_zstd_level_and_level_0_sends_as_stored(repo, tmp_path, capsys):
+    data = make_text(repo.root / "t.txt", 60_000, 11)
+    repo("add", "t.txt")
+    repo("remote", "add", "dense", str(tmp_path / "dense"))
+    repo("remote", "add", "same", str(tmp_path / "same"), "--no-default")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "t")
+    repo("push", "--remote", "dense")
+    repo("push", "--remote", "same", "--level", "0")
+
+    def packs(folder):
+        return sum(p.stat().st_size for p in folder.glob("pack-*.pack"))
+
+    cache = packs(repo.root / ".cairn" / "cache" / "packs")
+    assert packs(tmp_path / "same" / "packs") == cache
+    assert packs(tmp_path / "dense" / "packs") < 0.99 * cache
+    assert "verified on remote dense" in repo("fsck", "--remote", "dense")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo.root), str(clone))
+    Cli(clone, capsys)("pull", "--remote", "dense")
+    assert (clone / "t.txt").read_bytes() == data

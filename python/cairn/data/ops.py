@@ -260,9 +260,14 @@ def _pointers_for(repo: Repo, paths: list[str] | None, all_commits: bool) -> lis
     return [(repo.read_pointer(p), p) for p in repo.worktree_pointers(paths)]
 
 
+PUSH_LEVEL = 3  # zstd level of what push sends (add stores level 1: fast; remotes: denser)
+
+
 def push(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
-         all_commits: bool = False, progress: Progress = _no_progress) -> TransferResult:
-    """Uploads the objects the remote lacks for the current pointers (or every commit's)."""
+         all_commits: bool = False, progress: Progress = _no_progress,
+         level: int = PUSH_LEVEL) -> TransferResult:
+    """Uploads the objects the remote lacks for the current pointers (or every commit's),
+    compressed again at zstd ``level`` on the way when that is smaller (0: as stored)."""
     start = time.perf_counter()
     with repo.lock():
         name, dest = repo.remote_store(remote)
@@ -274,16 +279,18 @@ def push(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
                 f"{len(missing)} object(s) needed by the pointers are not in the local cache "
                 f"(e.g. {missing[0][:12]}); run `cairn fetch` from a remote that has them, or "
                 "`cairn add` the data again")
-        return _copy(name, cache, dest, ids, [], repo, f"push to {name}", progress, start)
+        return _copy(name, cache, dest, ids, [], repo, f"push to {name}", progress, start,
+                     level)
 
 
 def _copy(name: str, source, dest, ids: list[str], repair: list[str], repo: Repo,
-          description: str, progress: Progress, start: float) -> TransferResult:
+          description: str, progress: Progress, start: float, level: int = 0) -> TransferResult:
     lacking = [i for i in ids if not dest.contains(i)]
     moving = lacking + repair
     callback = progress(description, source.stored_size(moving)) if moving else None
     try:
-        stats = _store.copy_objects(source, dest, lacking, repair, str(repo.tmp), callback)
+        stats = _store.copy_objects(source, dest, lacking, repair, str(repo.tmp), callback,
+                                    level=level)
     except OSError as e:
         url = repo.remote_url(name)[1]
         command = description.split()[0]

@@ -35,11 +35,12 @@ struct TransferStats {
 /// object is verified on arrival; a pack and then its index are moved into place only when
 /// complete, so an interrupted transfer leaves no half-written pack visible and a rerun
 /// moves only what is still missing. `tmp_dir` is a local folder for packs being built.
-/// Progress counts stored bytes copied.
+/// Progress counts stored bytes read from `source`. With `level` > 0, zstd objects are
+/// compressed again at that zstd level on the way (kept when smaller), as push does.
 Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
                                   const std::vector<Digest>& ids,
                                   const std::vector<Digest>& replace, const std::string& tmp_dir,
-                                  const ProgressFn& progress, int threads = 0);
+                                  const ProgressFn& progress, int threads = 0, int level = 0);
 
 /// One damaged thing found by Verify.
 struct Damage {
