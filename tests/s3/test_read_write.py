@@ -60,3 +60,19 @@ def test_to_textfiles_writes_objects(s3_env, bucket):
     assert back == [f"w{i}" for i in range(10)]
     body = s3_env.client().get_object(Bucket=bucket, Key="out/0.txt.gz")["Body"].read()
     assert gzip.decompress(body).startswith(b"w0\nw1")
+
+
+def test_a_big_block_read_in_concurrent_pieces_matches_local(s3_env, bucket, tmp_path):
+    line = b"".join(b"word%d " % i for i in range(40)) + b"\n"
+    data = line * (45 * 2**20 // len(line)) + b"no newline at the end"
+    (tmp_path / "big.txt").write_bytes(data)
+    put(s3_env, bucket, "big.txt", data)
+    local = cb.read_text(str(tmp_path / "big.txt"), blocksize="40MiB")
+    remote = cb.read_text(f"s3://{bucket}/big.txt", blocksize="40MiB")
+    assert remote.npartitions == local.npartitions == 1
+    assert remote.count().compute() == local.count().compute()
+    assert remote.str.split().flatten().frequencies().compute() == \
+        local.str.split().flatten().frequencies().compute()
+    halves = cb.read_text(f"s3://{bucket}/big.txt", blocksize="20MiB")
+    assert halves.npartitions == 2
+    assert halves.map(len).sum().compute() == len(data.decode())
