@@ -1,10 +1,12 @@
-"""An HTTP proxy in front of the S3 server that answers some requests with 503 SlowDown,
-as a busy S3 does: clients must back off and retry."""
+"""An HTTP proxy in front of the S3 server that answers some requests with 503 SlowDown, as
+a busy S3 does, or stalls them, as a hung connection does: clients must time out, back off
+and retry."""
 
 from __future__ import annotations
 
 import http.client
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
@@ -12,11 +14,14 @@ _SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</C
 
 
 class FlakyProxy:
-    """Forwards to ``upstream`` (host, port); every ``every``-th request gets a 503."""
+    """Forwards to ``upstream`` (host, port); every ``every``-th request gets a 503 (0:
+    none), every ``stall_every``-th GET waits ``stall`` seconds before it is answered."""
 
-    def __init__(self, upstream: tuple[str, int], every: int = 3) -> None:
+    def __init__(self, upstream: tuple[str, int], every: int = 3, stall_every: int = 0,
+                 stall: float = 0.0) -> None:
         self.failed = 0
         self.forwarded = 0
+        self.stalled = 0
         lock = threading.Lock()
         count = [0]
         proxy = self
@@ -32,11 +37,17 @@ class FlakyProxy:
                 body = self.rfile.read(length) if length else b""
                 with lock:
                     count[0] += 1
-                    fail = count[0] % every == 0
+                    fail = bool(every) and count[0] % every == 0
+                    hang = (bool(stall_every) and self.command == "GET"
+                            and count[0] % stall_every == 0)
                     if fail:
                         proxy.failed += 1
                     else:
                         proxy.forwarded += 1
+                    if hang:
+                        proxy.stalled += 1
+                if hang:
+                    time.sleep(stall)
                 if fail:
                     self.send_response(503)
                     self.send_header("Content-Type", "application/xml")
@@ -60,8 +71,11 @@ class FlakyProxy:
                 if not head:
                     self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                if not head:
-                    self.wfile.write(data)
+                try:
+                    if not head:
+                        self.wfile.write(data)
+                except OSError:
+                    pass  # the client gave up on a stalled request
                 conn.close()
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay

@@ -236,3 +236,23 @@ def test_busy_server_answering_503_is_retried_with_backoff(repo, bucket, s3_env,
         assert proxy.failed >= 3 and proxy.forwarded > proxy.failed
     finally:
         proxy.close()
+
+
+def test_a_hung_request_times_out_and_is_retried(s3_env, bucket, monkeypatch):
+    """A GET that the server never answers (the proxy holds it for 20 s) is given up after
+    the client's timeout and sent again; the read completes long before the 20 s."""
+    from flaky_proxy import FlakyProxy
+
+    import cairn.bag as cb
+
+    for i in range(3):
+        s3_env.client().put_object(Bucket=bucket, Key=f"h/t{i}.txt", Body=b"a b c\n" * 10_000)
+    proxy = FlakyProxy(("127.0.0.1", int(s3_env.endpoint.rsplit(":", 1)[1])), every=0,
+                       stall_every=4, stall=20)
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
+        start = time.monotonic()
+        assert cb.read_text(f"s3://{bucket}/h/*.txt").count().compute() == 30_000
+        assert proxy.stalled >= 1 and time.monotonic() - start < 15
+    finally:
+        proxy.close()
