@@ -22,8 +22,10 @@ nb::object Steal(PyObject* result) {
 
 using cairn::py::NativeTaskHandle;
 using OpSpec = std::tuple<std::string, int, std::string>;  // (name, n, sep)
-// path, offset, size, codec, S3 settings (cairn.filesystems.S3Options.core_spec())
-using SegmentSpec = std::tuple<std::string, int64_t, int64_t, std::string, cairn::py::S3Spec>;
+// path, offset, size, codec, S3 settings (cairn.filesystems.S3Options.core_spec()), the
+// file's listed size (-1: unknown)
+using SegmentSpec =
+    std::tuple<std::string, int64_t, int64_t, std::string, cairn::py::S3Spec, int64_t>;
 
 cairn::text::TextOp ToOp(const OpSpec& spec) {
   using Kind = cairn::text::TextOp::Kind;
@@ -98,8 +100,8 @@ NB_MODULE(_core, m) {
       [](const std::vector<SegmentSpec>& segments, const std::string& errors,
          const std::vector<OpSpec>& ops, const std::string& sink) {
         std::vector<cairn::text::TextSegment> segs;
-        for (const auto& [path, offset, size, codec, s3] : segments) {
-          segs.push_back({path, offset, size, ToCodec(codec), cairn::py::ToS3Settings(s3)});
+        for (const auto& [path, offset, size, codec, s3, listed] : segments) {
+          segs.push_back({path, offset, size, ToCodec(codec), cairn::py::ToS3Settings(s3), listed});
         }
         std::vector<cairn::text::TextOp> text_ops;
         for (const auto& op : ops) text_ops.push_back(ToOp(op));

@@ -59,12 +59,14 @@ Result<std::shared_ptr<arrow::Buffer>> ReadInPieces(arrow::io::RandomAccessFile&
 }  // namespace
 
 Result<TextBlock> ReadTextBlock(arrow::fs::FileSystem& fs, const std::string& path, int64_t offset,
-                                int64_t size, arrow::Compression::type codec) {
+                                int64_t size, arrow::Compression::type codec, int64_t listed_size) {
   if (codec != arrow::Compression::UNCOMPRESSED) {
     CAIRN_ASSIGN_OR_RAISE(auto data, ReadFile(fs, path, codec));
     return TextBlock{std::move(data), 0};
   }
-  auto opened = fs.OpenInputFile(path);
+  arrow::fs::FileInfo info(path, arrow::fs::FileType::File);
+  if (listed_size >= 0) info.set_size(listed_size);
+  auto opened = listed_size >= 0 ? fs.OpenInputFile(info) : fs.OpenInputFile(path);
   if (!opened.ok()) return OpenError(fs, path, opened.status());
   auto file = *opened;
   auto wrap = [&path](const Status& st) {

@@ -24,7 +24,7 @@ class TextScanBody final : public TaskBody {
       CAIRN_ASSIGN_OR_RAISE(auto resolved, io::ResolvePath(segment.path, segment.s3));
       CAIRN_ASSIGN_OR_RAISE(auto block,
                             io::ReadTextBlock(*resolved.first, resolved.second, segment.offset,
-                                              segment.size, segment.codec));
+                                              segment.size, segment.codec, segment.listed_size));
       std::string_view text(reinterpret_cast<const char*>(block.data->data()),
                             static_cast<size_t>(block.data->size()));
       int64_t bad = FindInvalidUtf8(text);

@@ -26,7 +26,7 @@ _CODECS = {None: "", "gzip": "gzip", "bz2": "bz2", "zstd": "zstd"}  # xz: Python
 class NativeText:
     """What a native Bag computes: input segments per partition and the steps so far."""
 
-    parts: tuple          # per partition: tuple of segments() (path, offset, size, codec, s3)
+    parts: tuple          # per partition: tuple of segments(): path, offset, size, codec, ...
     errors: str           # "strict" or "replace"
     ops: tuple = ()       # (name, n, sep) steps
     kind: str = "str"     # element type after the steps: "str" or "list"
@@ -75,18 +75,19 @@ def make_bag(spec: NativeText, prefix: str = "read-text") -> Any:
 
 
 def segments(path: str, codec: str | None, offset: int = 0, size: int = -1,
-             s3: Any = None) -> tuple:
+             s3: Any = None, listed_size: int = -1) -> tuple:
     """One input piece; ``s3``: the :class:`~cairn.filesystems.S3Options` of an s3:// path
-    (kept as the object, whose repr hides secrets, until the C++ task is made)."""
-    return (path, offset, size, _CODECS[codec], s3)
+    (kept as the object, whose repr hides secrets, until the C++ task is made);
+    ``listed_size``: its size as listed (saves a request per file on S3)."""
+    return (path, offset, size, _CODECS[codec], s3, listed_size)
 
 
 _LOCAL = ("", "", "", "", "", 0)
 
 
 def _scan_task(part: Any, errors: str, ops: Any, sink: str) -> Any:
-    core_part = [(p, off, size, codec, s3.core_spec() if s3 is not None else _LOCAL)
-                 for p, off, size, codec, s3 in part]
+    core_part = [(p, off, size, codec, s3.core_spec() if s3 is not None else _LOCAL, listed)
+                 for p, off, size, codec, s3, listed in part]
     return _core.text_scan(core_part, errors, list(ops), sink)
 
 

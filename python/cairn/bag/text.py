@@ -153,8 +153,8 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
             for off, nxt in zip(offs, offs[1:] + [size]):
                 pieces.append([(p, None, off, max(nxt - off, 1))])
     if native.can_read(encoding, errors, linedelimiter, include_path, codecs):
-        parts = tuple(tuple(native.segments(p, c, off, size,
-                                            s3 if filesystems.is_s3(p) else None)
+        parts = tuple(tuple(native.segments(p, c, off, size, s3, stats[p][0])
+                            if filesystems.is_s3(p) else native.segments(p, c, off, size)
                             for p, c, off, size in part)
                       for part in pieces)
         bag = native.make_bag(native.NativeText(parts, errors))

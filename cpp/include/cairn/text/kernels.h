@@ -19,7 +19,8 @@ struct TextSegment {
   int64_t offset = 0;
   int64_t size = -1;
   arrow::Compression::type codec = arrow::Compression::UNCOMPRESSED;
-  io::S3Settings s3;  // for s3:// paths
+  io::S3Settings s3;         // for s3:// paths
+  int64_t listed_size = -1;  // the size listed for the file, when known (saves a lookup on S3)
 };
 
 /// Reads its segments, decodes UTF-8 (strict: an error naming file and byte offset;
