@@ -241,7 +241,14 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
     denser.stored_size = out.size();
     return Fetched{denser, arrow::Buffer::FromString(std::move(out)), read};
   };
-  auto fetch = [&source, &arrived](Digest id) -> Result<Fetched> {
+  // A copy read from pack `where` of the source, once it decodes and matches its id.
+  auto accept = [&arrived](const IndexRecord& record, std::shared_ptr<arrow::Buffer> stored,
+                           const std::string& where) -> Result<Fetched> {
+    CAIRN_ASSIGN_OR_RAISE(auto payload, DecodePayload(record, stored->data(), where));
+    CAIRN_RETURN_NOT_OK(VerifyPayload(record, *payload, where));
+    return arrived(record, std::move(stored), *payload);
+  };
+  auto fetch = [&source, &accept](Digest id) -> Result<Fetched> {
     auto copies = source.Find(id);
     if (copies.empty()) {
       return Status::KeyError("object ", id.ToHex(), " is not in '", source.dir(), "'");
@@ -249,14 +256,10 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
     std::string problems;
     for (const auto& copy : copies) {
       auto stored = source.ReadStored(copy);
-      Status st = stored.status();
-      if (st.ok()) {
-        auto where = source.dir() + "/" + source.pack_names()[copy.pack] + ".pack";
-        auto payload = DecodePayload(copy.record, (*stored)->data(), where);
-        st = payload.ok() ? VerifyPayload(copy.record, **payload, where) : payload.status();
-        if (st.ok()) return arrived(copy.record, *stored, **payload);
-      }
-      problems += "\n  " + st.message();
+      auto fetched = stored.ok() ? accept(copy.record, *stored, source.PackPath(copy.pack))
+                                 : Result<Fetched>(stored.status());
+      if (fetched.ok()) return fetched;
+      problems += "\n  " + fetched.status().message();
     }
     return Status::IOError("no good copy of ", ObjectTypeName(copies[0].record.type), " ",
                            id.ToHex(), " in '", source.dir(), "':", problems);
@@ -294,21 +297,17 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
       }
     }
   }
-  auto fetch_span = [&source, &fetch, &arrived](const Span& span) -> Result<std::vector<Fetched>> {
+  auto fetch_span = [&source, &fetch, &accept](const Span& span) -> Result<std::vector<Fetched>> {
     std::vector<Fetched> out;
     out.reserve(span.records.size());
     auto read = source.ReadStoredSpan(span.pack, span.records);
     const std::string where = source.PackPath(span.pack);
     for (size_t i = 0; i < span.records.size(); ++i) {
       const IndexRecord& r = span.records[i];
-      Status st = read.ok() ? (*read)[i].status() : read.status();
-      if (st.ok()) {
-        const auto& stored = *(*read)[i];
-        auto payload = DecodePayload(r, stored->data(), where);
-        st = payload.ok() ? VerifyPayload(r, **payload, where) : payload.status();
-        if (st.ok()) {
-          CAIRN_ASSIGN_OR_RAISE(auto f, arrived(r, stored, **payload));
-          out.push_back(std::move(f));
+      if (read.ok() && (*read)[i].ok()) {
+        auto fetched = accept(r, *(*read)[i], where);
+        if (fetched.ok()) {
+          out.push_back(std::move(*fetched));
           continue;
         }
       }
