@@ -247,6 +247,14 @@ def retrying(call: Any, options: S3Options) -> Any:
             time.sleep(cap / 2 + random.random() * cap / 2)
 
 
+def _request(call: Any, options: S3Options, url: str, doing: str) -> Any:
+    """``call()`` through :func:`retrying`; a failure becomes :func:`explain`'s error."""
+    try:
+        return retrying(call, options)
+    except OSError as e:
+        raise explain(e, url, doing) from None
+
+
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "no details"
 
@@ -296,10 +304,8 @@ def glob(url: str, options: S3Options) -> dict[str, tuple[int, float]]:
     recursive = "**" in key or "/" in key[len(base) + 1 if base else 0:]
     selector = pafs.FileSelector(f"{bucket}/{base}".rstrip("/"), recursive=recursive,
                                  allow_not_found=True)
-    try:
-        infos = retrying(lambda: options.filesystem().get_file_info(selector), options)
-    except OSError as e:
-        raise explain(e, url, "listing") from None
+    infos = _request(lambda: options.filesystem().get_file_info(selector), options, url,
+                     "listing")
     match = _glob_regex(key)
     found = {f"s3://{i.path}": (int(i.size), i.mtime.timestamp() if i.mtime else 0.0)
              for i in infos
@@ -312,10 +318,8 @@ def info(url: str, options: S3Options) -> tuple[int, float]:
     from pyarrow import fs as pafs
 
     bucket, key = split_s3(url)
-    try:
-        found = retrying(lambda: options.filesystem().get_file_info(f"{bucket}/{key}"), options)
-    except OSError as e:
-        raise explain(e, url, "looking up") from None
+    found = _request(lambda: options.filesystem().get_file_info(f"{bucket}/{key}"), options,
+                     url, "looking up")
     if found.type == pafs.FileType.NotFound:
         raise _missing(url, options)
     if found.type == pafs.FileType.Directory:
@@ -355,14 +359,12 @@ def write_object(url: str, data: bytes, options: S3Options) -> None:
     bucket, key = split_s3(url)
     if not key or key.endswith("/"):
         raise ValueError(f"{url!r} names no object key")
+
     def put() -> None:
         with options.filesystem().open_output_stream(f"{bucket}/{key}", compression=None) as out:
             out.write(data)
 
-    try:
-        retrying(put, options)
-    except OSError as e:
-        raise explain(e, url, "writing") from None
+    _request(put, options, url, "writing")
 
 
 def delete_object(url: str, options: S3Options) -> None:

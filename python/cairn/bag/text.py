@@ -125,9 +125,10 @@ def read_text(urlpath: Any, blocksize: int | str | None = None, compression: str
         from ..data.files import local_paths
 
         urlpath = local_paths(urlpath, rev)
-    if storage_options and not _uses_s3(urlpath):
+    remote = _uses_s3(urlpath)
+    if storage_options and not remote:
         raise ValueError("read_text(): storage_options apply to s3:// paths only")
-    s3 = filesystems.S3Options.resolve(storage_options) if _uses_s3(urlpath) else None
+    s3 = filesystems.S3Options.resolve(storage_options) if remote else None
     found = _expand_paths(urlpath, s3)
     paths = [p for p, _ in found]
     stats = dict(found)
@@ -240,8 +241,7 @@ def to_textfiles(b: Bag, path: Any, name_function: Callable | None = None,
     for c in codecs:
         textio.check_compression(c)
     name = f"to-textfiles-{tokenize(b, paths, codecs, encoding, last_endline, s3)}"
-    dsk = {(name, i): (textio.write_partition, (b.name, i), p, c, encoding, last_endline,
-                       s3 if filesystems.is_s3(p) else None)
+    dsk = {(name, i): (textio.write_partition, (b.name, i), p, c, encoding, last_endline, s3)
            for i, (p, c) in enumerate(zip(paths, codecs))}
     out = Bag(dsk, name, b.npartitions, (b,))
     if compute:

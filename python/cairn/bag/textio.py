@@ -59,12 +59,6 @@ def check_compression(name: str | None) -> None:
                          "or None")
 
 
-def _open_raw(path: str, s3: Any) -> BinaryIO:
-    if filesystems.is_s3(path):
-        return filesystems.open_input(path, s3)
-    return open(path, "rb")
-
-
 def _open_read(path: str, compression: str | None) -> BinaryIO:
     if compression is None:
         return open(path, "rb")
@@ -98,7 +92,7 @@ def _read_s3(path: str, s3: Any, offset: int = 0, delimiter: bytes | None = None
     """An S3 object's bytes (all; or, with ``delimiter``, the block's ``(start, data)``),
     retried while the server is busy; errors name the URL."""
     def read() -> Any:
-        with _open_raw(path, s3) as f:
+        with filesystems.open_input(path, s3) as f:
             if delimiter is None:
                 return f.read()
             start = _block_start(f, offset, delimiter)

@@ -61,35 +61,6 @@ class _ChunkReader(io.RawIOBase):
         return n
 
 
-class _NativeFileReader(io.RawIOBase):
-    """A pyarrow input file (an S3 object) as a raw stream for io.BufferedReader."""
-
-    def __init__(self, f) -> None:
-        self._f = f
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._f.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._f.tell()
-
-    def readinto(self, buffer) -> int:
-        data = self._f.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._f.close()
-        super().close()
-
-
 def _locate(repo: Repo, path: str, rev: str | None) -> tuple[str, str, str]:
     """(pointer text, pointer path, path inside a tracked folder or "") for `path`."""
     rel = repo.rel(path)
@@ -188,7 +159,7 @@ def open(path: str | os.PathLike, rev: str | None = None, mode: str = "rb",
             raise ValueError(f"rev= applies to data tracked by cairn, not to {str(path)!r}; "
                              "S3 objects are read as they are now")
         raw = filesystems.open_input(str(path), filesystems.S3Options.resolve(storage_options))
-        buffered = io.BufferedReader(_NativeFileReader(raw), buffer_size=256 * 1024)
+        buffered = io.BufferedReader(raw, buffer_size=256 * 1024)  # a raw stream already
         return buffered if mode == "rb" else io.TextIOWrapper(buffered, encoding=encoding,
                                                               errors=errors)
     r = Repo.find(repo)
