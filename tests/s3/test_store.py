@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from store_helpers import Cli, git, make_text
+from store_helpers import Cli, commit_versions, git, make_text
 
 import cairn.data
 
@@ -27,21 +27,11 @@ def keys(server, bucket: str, prefix: str = "") -> dict[str, dict]:
 
 def test_push_clone_pull_every_revision_byte_identical(repo, bucket, s3_env, tmp_path, capsys):
     repo("remote", "add", "origin", f"s3://{bucket}/team/store")
-    path = repo.root / "data" / "text.txt"
-    data = make_text(path, 40_000, 4)
-    versions = []
-    for i in range(3):
-        if i:
-            lines = data.split(b"\n")
-            lines.insert(len(lines) // 2, f"inserted line {i}".encode())
-            data = b"\n".join(lines)
-            path.write_bytes(data)
-        (repo.root / "data" / "blob.bin").write_bytes(os.urandom(1000) * (i + 1))
-        repo("add", "data")
-        commit(repo, f"v{i}")
-        repo.git("tag", f"v{i}")
-        versions.append((data, (repo.root / "data" / "blob.bin").read_bytes()))
+
+    def push() -> None:
         assert "pushed to origin" in repo("push")
+
+    versions = commit_versions(repo, "blob.bin", 1000, ("data",), push)
     assert "pushed to origin: 0 object(s)" in repo("push")  # nothing left to move
     stored = keys(s3_env, bucket, "team/store/packs/")
     assert stored and all(k.endswith((".pack", ".idx")) for k in stored)

@@ -27,6 +27,29 @@ def make_text(path: Path, lines: int, seed: int) -> bytes:
     return data
 
 
+def commit_versions(repo, blob: str, blob_bytes: int, add_args: tuple, push) -> list:
+    """Three tagged commits v0-v2 of data/text.txt (a line inserted mid-file each time after
+    the first) and data/<blob>, added with `cairn add *add_args`, each followed by `push()`;
+    returns every version's (text, blob) bytes."""
+    path = repo.root / "data" / "text.txt"
+    data = make_text(path, 40_000, 4)
+    versions = []
+    for i in range(3):
+        if i:
+            lines = data.split(b"\n")
+            lines.insert(len(lines) // 2, f"inserted line {i}".encode())
+            data = b"\n".join(lines)
+            path.write_bytes(data)
+        (repo.root / "data" / blob).write_bytes(os.urandom(blob_bytes) * (i + 1))
+        repo("add", *add_args)
+        repo.git("add", "-A")
+        repo.git("commit", "-qm", f"v{i}")
+        repo.git("tag", f"v{i}")
+        versions.append((data, (repo.root / "data" / blob).read_bytes()))
+        push()
+    return versions
+
+
 class Cli:
     """Runs `cairn` in-process in a folder and captures what it prints."""
 

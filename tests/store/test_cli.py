@@ -10,9 +10,8 @@ import pytest
 
 import cairn
 import cairn.data
-from cairn.data.repo import Repo
 
-from store_helpers import Cli, git, make_text, new_repo
+from store_helpers import Cli, commit_versions, git, make_text
 
 
 def sha256(data: bytes) -> str:
@@ -84,22 +83,8 @@ def test_directory_versions_log_diff_and_checkout_of_an_old_revision(repo):
 def test_clone_and_pull_gives_identical_files_at_every_revision(repo, tmp_path, capsys):
     remote = tmp_path / "remote"
     repo("remote", "add", "origin", str(remote))
-    versions = []
-    path = repo.root / "data" / "text.txt"
-    data = make_text(path, 40_000, 4)
-    for i in range(3):
-        if i:
-            lines = data.split(b"\n")
-            lines.insert(len(lines) // 2, f"inserted line {i}".encode())
-            data = b"\n".join(lines)
-            path.write_bytes(data)
-        (repo.root / "data" / "small.bin").write_bytes(os.urandom(100) * (i + 1))
-        repo("add", "data/text.txt", "data/small.bin")
-        repo.git("add", "-A")
-        repo.git("commit", "-qm", f"v{i}")
-        repo.git("tag", f"v{i}")
-        versions.append((data, (repo.root / "data" / "small.bin").read_bytes()))
-        repo("push")
+    versions = commit_versions(repo, "small.bin", 100, ("data/text.txt", "data/small.bin"),
+                               lambda: repo("push"))
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(repo.root), str(clone))
     other = Cli(clone, capsys)

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from store_helpers import Cli, git, make_text, new_repo, run_cairn
+from store_helpers import Cli, git, make_text, new_repo
 
 
 def _kill_when(proc: subprocess.Popen, ready, timeout: float = 60) -> bool:
