@@ -320,6 +320,12 @@ def text_child(tool: str, paths: list[str], blocksize: int, repeat: int, budget_
                                          [lines[i:i + step] for i in range(0, len(lines), step)]):
                 counts.update(c)
             return counts.most_common(TOPK)
+    elif lib == "serial":  # the same blocks one after the other in this process: the floor
+        def fn() -> Any:
+            counts: Counter = Counter()
+            for b in blocks(paths, blocksize):
+                counts.update(bench.count_block(*b))
+            return counts.most_common(TOPK)
     else:  # joblib or ipyparallel over the byte blocks
         if lib == "joblib":
             from joblib import Parallel, delayed
@@ -483,7 +489,8 @@ def ratio(rows: list[Row], workload: str, peer: str, base: str, col: str = "") -
 
 
 TEXT_TOOLS = ["cairn threads", "cairn processes", "dask processes", "dask processes, warm pool",
-              "joblib (loky)", "multiprocessing.Pool (spawn)", "ipyparallel"]
+              "joblib (loky)", "multiprocessing.Pool (spawn)", "ipyparallel",
+              "serial (one process, no pool)"]
 TINY_TOOLS = ["cairn processes delayed", "cairn threads delayed", "dask processes delayed",
               "dask processes, warm pool delayed", "cairn processes get", "dask processes get",
               "dask processes, warm pool get", "multiprocessing.Pool apply_async",
@@ -600,6 +607,17 @@ def verdicts(rows: list[Row], size: dict) -> list[str]:
             f"fast as cairn threads (target >= {TARGET_VS_THREADS}x, {os.cpu_count()} cores) and "
             f"{dask_:.2f}x as fast as Dask processes (target >= {TARGET_VS_DASK}x; "
             f"{fmt_float(ratio(rows, a, 'dask processes, warm pool', cp))}x with a warm pool)")
+        serial = next((r.time_s for r in rows if r.workload == a and r.tool.startswith("serial")
+                       and r.time_s), None)
+        dask_time = next((r.time_s for r in rows if r.workload == a
+                          and r.tool == "dask processes" and r.time_s), None)
+        if serial and dask_time:
+            floor = serial / WORKERS
+            lines.append(
+                f"CEILING (a): the same blocks one after the other in one process take "
+                f"{serial:.2f} s, so {WORKERS} workers need at least {floor:.2f} s with no "
+                f"overhead at all: no tool can be more than {dask_time / floor:.2f}x as fast as "
+                f"Dask processes here (cairn processes: {dask_:.2f}x)")
     if tiny:
         warm = ratio(rows, b, "dask processes, warm pool delayed", f"{cp} delayed", per_task)
         tree = ratio(rows, t, "dask processes delayed tree", f"{cp} delayed tree", per_task)

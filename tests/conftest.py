@@ -1,6 +1,13 @@
+import os
+
 import pytest
 
 import cairn
+
+# `cairn add` starts a background compaction once enough data waits to be compressed; a
+# process outliving its test would race with the test's checks and clean-up. Tests of
+# compaction switch it on themselves.
+os.environ["CAIRN_AUTOCOMPACT"] = "0"
 
 SCHEDULERS = ["threads", "sync", "processes"]
 

@@ -10,6 +10,7 @@
 
 #include "cairn/io/file_io.h"
 #include "cairn/store/adder.h"
+#include "cairn/store/compact.h"
 #include "cairn/store/materializer.h"
 #include "cairn/store/transfer.h"
 #include "s3_spec.h"
@@ -364,6 +365,35 @@ void BindStore(nb::module_& parent) {
         return Unwrap(Released([&] { return DropDamagedCopies(*store, digests, tmp_dir); }));
       },
       nb::arg("store"), nb::arg("ids"), nb::arg("tmp_dir"));
+  m.def(
+      "deferred_bytes", [](std::shared_ptr<ObjectStore> store) { return DeferredBytes(*store); },
+      nb::arg("store"), "Payload bytes whose compression was deferred (stored raw by add).");
+  m.def(
+      "compact_packs",
+      [](std::shared_ptr<ObjectStore> store, int level, nb::object progress, int threads) {
+        PyProgress prog{progress};
+        cairn::Result<CompactStats> r;
+        {
+          nb::gil_scoped_release release;
+          r = CompactPacks(*store, level, prog.Fn(), threads);
+        }
+        prog.Finish(r.status());
+        nb::dict d;
+        d["packs"] = r->packs;
+        d["objects"] = r->objects;
+        d["bytes_before"] = r->bytes_before;
+        d["bytes_after"] = r->bytes_after;
+        d["replaced"] = r->replaced;
+        return d;
+      },
+      nb::arg("store"), nb::arg("level"), nb::arg("progress").none() = nb::none(),
+      nb::arg("threads") = 0);
+  m.def(
+      "drop_redundant_packs",
+      [](std::shared_ptr<ObjectStore> store, const std::vector<std::string>& names) {
+        return Unwrap(Released([&] { return DropRedundantPacks(*store, names); }));
+      },
+      nb::arg("store"), nb::arg("names"));
   m.def(
       "collect_garbage",
       [](std::shared_ptr<ObjectStore> store,

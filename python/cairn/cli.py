@@ -6,7 +6,7 @@ import argparse
 import sys
 from contextlib import contextmanager
 
-from .data import ops
+from .data import compact, ops
 from .data.repo import CairnError, Repo
 
 _bars: list = []
@@ -58,7 +58,9 @@ def _cmd_init(args) -> int:
 
 def _cmd_add(args) -> int:
     repo = Repo.find()
-    for r in ops.add(repo, args.paths, _progress(args.quiet), level=args.level):
+    results = ops.add(repo, args.paths, _progress(args.quiet), level=args.level)
+    background = compact.after_add(repo) if args.level == 0 else None
+    for r in results:
         if r.unchanged:
             print(f"unchanged {r.path}: {_size(r.size)}, already recorded in {r.pointer}")
             continue
@@ -66,8 +68,26 @@ def _cmd_add(args) -> int:
         what = f"{r.files} files, " if r.kind == "dir" else ""
         print(f"added {r.path}: {what}{_size(r.size)} ({_size(r.new_bytes)} new, "
               f"{_size(r.stored_bytes)} stored) in {r.seconds:.2f} s, {rate:.0f} MiB/s")
+    if background is not None and not args.quiet:
+        print("compressing the new data in the background (`cairn compact` waits for it)")
     if not args.quiet:
         print("next: git add the .cairn pointer file(s) and the .gitignore, then git commit")
+    return 0
+
+
+def _cmd_compact(args) -> int:
+    repo = Repo.find()
+    if args.auto:
+        r = compact.run_auto(repo)
+    else:
+        r = compact.compact(repo, args.level, _progress(args.quiet))
+    if r.skipped or args.auto:
+        return 0
+    if r.packs == 0:
+        print("compact: nothing to compress")
+        return 0
+    print(f"compact: {r.objects} object(s) in {r.packs} pack(s), {_size(r.bytes_before)} -> "
+          f"{_size(r.bytes_after)} in {r.seconds:.2f} s; {r.dropped} old pack(s) deleted")
     return 0
 
 
@@ -201,7 +221,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd("init", _cmd_init, "create .cairn/ in the current git work tree")
     s = cmd("add", _cmd_add, "store files or folders and write their .cairn pointer files")
     s.add_argument("paths", nargs="+", metavar="PATH")
-    s.add_argument("--level", type=int, default=1, help="zstd level for new chunks (0: raw; default 1)")
+    s.add_argument("--level", type=int, default=0, help="zstd level for new chunks now (default 0: "
+                   "store raw and compress in the background, see `cairn compact`)")
     s = cmd("status", _cmd_status, "show tracked data that differs from its pointer")
     s.add_argument("paths", nargs="*", metavar="PATH")
     s.add_argument("--exit-code", action="store_true", help="exit with 1 if anything differs")
@@ -238,6 +259,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("-f", "--force", action="store_true", help="really delete")
     s.add_argument("-r", "--remote", help="collect a remote (folder or S3) instead of the cache (only "
                    "if no other repository pushes to it)")
+    s = cmd("compact", _cmd_compact, "compress the data `add` stored raw (the background "
+            "compaction that add starts does the same; this waits for it)")
+    s.add_argument("--level", type=int, default=compact.COMPACT_LEVEL, choices=range(1, 20),
+                   metavar="N", help=f"zstd level (default {compact.COMPACT_LEVEL})")
+    s.add_argument("--auto", action="store_true", help=argparse.SUPPRESS)
     s = cmd("fsck", _cmd_fsck, "verify every pack and object in the cache (or a remote)")
     s.add_argument("-r", "--remote", help="verify this remote instead of the cache")
     s = cmd("log", _cmd_log, "versions of a tracked path across git history")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from cairn import cli
 
@@ -84,3 +87,30 @@ def new_repo(root: Path) -> None:
     git(root, "config", "user.email", "test@example.com")
     git(root, "config", "user.name", "cairn test")
     git(root, "config", "commit.gpgsign", "false")
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(path: Path, size: str):
+    """A tmpfs of `size` mounted at `path` (a small disk to fill, or another file system)
+    while the block runs. Skips the test where mounting is not allowed."""
+    path.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip("needs permission to mount a tmpfs (root in a container)")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+@contextlib.contextmanager
+def repo_on_small_disk(tmp_path: Path, capsys, size: str = "48m"):
+    """A cairn repository on a tmpfs of `size`, to fill the disk on purpose; yields the
+    mount point, the work tree and a Cli there."""
+    with mounted_tmpfs(tmp_path / "small", size) as small:
+        root = small / "work"
+        new_repo(root)
+        c = Cli(root, capsys)
+        c("init")
+        yield small, root, c

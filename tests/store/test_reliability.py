@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from store_helpers import Cli, git, make_text, new_repo
+from store_helpers import Cli, git, make_text, mounted_tmpfs, repo_on_small_disk
 
 
 def _kill_when(proc: subprocess.Popen, ready, timeout: float = 60) -> bool:
@@ -105,22 +105,8 @@ def test_two_adds_at_once(repo):
     assert "every pack and object verified" in repo("fsck")
 
 
-def _mount_tmpfs(path, size: str) -> bool:
-    path.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True)
-    return proc.returncode == 0
-
-
 def test_disk_full_gives_a_clear_error_and_keeps_the_cache_intact(tmp_path, capsys):
-    small = tmp_path / "small"
-    if not _mount_tmpfs(small, "48m"):
-        pytest.skip("needs permission to mount a small tmpfs (root in a container)")
-    try:
-        root = small / "work"
-        new_repo(root)
-        c = Cli(root, capsys)
-        c("init")
+    with repo_on_small_disk(tmp_path, capsys) as (_, root, c):
         first = os.urandom(10 << 20)
         (root / "first.bin").write_bytes(first)
         c("add", "first.bin")
@@ -134,16 +120,11 @@ def test_disk_full_gives_a_clear_error_and_keeps_the_cache_intact(tmp_path, caps
         (root / "first.bin").unlink()
         c("checkout", "first.bin")
         assert (root / "first.bin").read_bytes() == first
-    finally:
-        subprocess.run(["umount", "-l", str(small)], capture_output=True)
 
 
 def test_push_and_pull_with_a_remote_on_another_file_system(repo, tmp_path, capsys):
     """A NAS or another mount: packs cannot be renamed across file systems."""
-    other = tmp_path / "mnt"
-    if not _mount_tmpfs(other, "32m"):
-        pytest.skip("needs permission to mount a tmpfs (root in a container)")
-    try:
+    with mounted_tmpfs(tmp_path / "mnt", "32m") as other:
         data = make_text(repo.root / "t.txt", 20_000, 7)
         repo("remote", "add", "nas", str(other / "store"))
         repo("add", "t.txt")
@@ -154,5 +135,3 @@ def test_push_and_pull_with_a_remote_on_another_file_system(repo, tmp_path, caps
         git(tmp_path, "clone", "-q", str(repo.root), str(clone))
         Cli(clone, capsys)("pull")
         assert (clone / "t.txt").read_bytes() == data
-    finally:
-        subprocess.run(["umount", "-l", str(other)], capture_output=True)

@@ -23,28 +23,21 @@ constexpr size_t kBlock = 8u << 20;          // large files are read in blocks t
 constexpr uint64_t kInFlight = 64ull << 20;  // bytes of chunks being hashed at once
 constexpr uint64_t kPackRotate = 1ull << 30;
 
-Compressor* ThreadCompressor(int level) {
-  thread_local std::unique_ptr<Compressor> compressor;
-  thread_local int compressor_level = 0;
-  if (!compressor || compressor_level != level) {
-    auto made = Compressor::Make(level);
-    if (!made.ok()) return nullptr;
-    compressor = std::move(*made);
-    compressor_level = level;
-  }
-  return compressor.get();
-}
-
-// The stored form of a payload: compressed at `level`, or raw when level is 0 or
-// compression does not help.
-Result<Codec> Encode(int level, const uint8_t* data, size_t size, std::string* out) {
+// The stored form of a payload: compressed at `level`, raw when compression does not
+// help, or with level 0 raw and marked for compaction to compress later. Raw bytes are
+// viewed in place when `keep` owns them, copied otherwise.
+Result<Codec> Encode(int level, std::shared_ptr<const void> keep, const uint8_t* data, size_t size,
+                     StoredBytes* out) {
   if (level == 0 || size == 0) {
-    out->assign(reinterpret_cast<const char*>(data), size);
-    return Codec::kRaw;
+    if (keep) {
+      *out = StoredBytes::View(std::move(keep), data, size);
+    } else {
+      out->owned.assign(reinterpret_cast<const char*>(data), size);
+    }
+    return level == 0 && size > 0 ? Codec::kDeferred : Codec::kRaw;
   }
-  Compressor* c = ThreadCompressor(level);
-  if (c == nullptr) return Status::Invalid("zstd level ", level, " is not available");
-  return c->Encode(data, size, out);
+  CAIRN_ASSIGN_OR_RAISE(Compressor * c, Compressor::ForThisThread(level));
+  return c->Encode(data, size, &out->owned);
 }
 
 Status ReadExactly(arrow::io::ReadableFile& file, int64_t offset, int64_t size, uint8_t* out,
@@ -145,7 +138,7 @@ struct ChunkOutcome {
   Digest id;
   bool fresh = false;
   Codec codec = Codec::kRaw;
-  std::string stored;
+  StoredBytes stored;
 };
 
 }  // namespace
@@ -187,41 +180,42 @@ bool Adder::Report(uint64_t bytes) {
 }
 
 Status Adder::Stage(ObjectType type, const Digest& id, uint64_t raw_size, Codec codec,
-                    const std::string& stored) {
+                    StoredBytes&& stored) {
   if (Known(id)) return Status::OK();
   if (pack_ && pack_->pushed_bytes() > kPackRotate) CAIRN_RETURN_NOT_OK(Commit().status());
   if (!pack_) {
-    CAIRN_ASSIGN_OR_RAISE(auto writer, PackWriter::Create(tmp_dir_));
+    CAIRN_ASSIGN_OR_RAISE(auto writer, PackWriter::Create(tmp_dir_, TempFile::Mode::kDirect));
     pack_ = std::make_unique<PackAppender>(std::move(writer));
   }
-  CAIRN_RETURN_NOT_OK(pack_->Push(type, id, raw_size, codec, stored));
+  const size_t stored_size = stored.bytes().size();
+  CAIRN_RETURN_NOT_OK(pack_->Push(type, id, raw_size, codec, std::move(stored)));
   staged_.insert(id);
   if (type == ObjectType::kChunk) {
     ++stats_.new_chunks;
     stats_.new_bytes += raw_size;
   }
-  stats_.stored_bytes += kEntryHeaderSize + stored.size();
+  stats_.stored_bytes += kEntryHeaderSize + stored_size;
   return Status::OK();
 }
 
 Status Adder::StageRaw(ObjectType type, const Digest& id, std::string_view payload) {
   if (Known(id)) return Status::OK();
-  std::string stored;
-  CAIRN_ASSIGN_OR_RAISE(auto codec, Encode(options_.compression_level,
+  StoredBytes stored;
+  CAIRN_ASSIGN_OR_RAISE(auto codec, Encode(options_.compression_level, nullptr,
                                            reinterpret_cast<const uint8_t*>(payload.data()),
                                            payload.size(), &stored));
-  return Stage(type, id, payload.size(), codec, stored);
+  return Stage(type, id, payload.size(), codec, std::move(stored));
 }
 
 Result<Adder::FileResult> Adder::HashSmallFile(const std::string& path, uint64_t size) const {
   CAIRN_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
-  std::string data(size, '\0');
+  auto data = std::make_shared<std::string>(size, '\0');
   CAIRN_RETURN_NOT_OK(ReadExactly(*file, 0, static_cast<int64_t>(size),
-                                  reinterpret_cast<uint8_t*>(data.data()), path));
+                                  reinterpret_cast<uint8_t*>(data->data()), path));
   (void)file->Close();
   FileResult r;
   r.size = size;
-  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  const auto* p = reinterpret_cast<const uint8_t*>(data->data());
   size_t offset = 0;
   do {
     size_t len = NextChunkLength(p + offset, size - offset, /*at_end=*/true);
@@ -237,12 +231,12 @@ Result<Adder::FileResult> Adder::HashSmallFile(const std::string& path, uint64_t
     o.id = c.id;
     o.fresh = !cache_->Contains(c.id);
     if (o.fresh) {
-      CAIRN_ASSIGN_OR_RAISE(o.codec,
-                            Encode(options_.compression_level, p + offset, c.size, &o.stored));
+      CAIRN_ASSIGN_OR_RAISE(
+          o.codec, Encode(options_.compression_level, data, p + offset, c.size, &o.stored));
     }
     offset += c.size;
   }
-  r.oid = r.chunks.size() == 1 ? r.chunks[0].id : Sha256::Of(data);
+  r.oid = r.chunks.size() == 1 ? r.chunks[0].id : Sha256::Of(*data);
   return r;
 }
 
@@ -263,7 +257,8 @@ Result<Pointer> Adder::AddFile(const std::string& path) {
   for (size_t i = 0; i < r.chunks.size(); ++i) {
     auto& o = r.outcomes[i];
     if (o.fresh)
-      CAIRN_RETURN_NOT_OK(Stage(ObjectType::kChunk, o.id, r.chunks[i].size, o.codec, o.stored));
+      CAIRN_RETURN_NOT_OK(
+          Stage(ObjectType::kChunk, o.id, r.chunks[i].size, o.codec, std::move(o.stored)));
   }
   if (r.chunks.size() > 1) {
     CAIRN_RETURN_NOT_OK(StageRaw(ObjectType::kRecipe, r.oid, EncodeRecipe({size, r.chunks})));
@@ -289,10 +284,12 @@ Result<Pointer> Adder::AddLargeFile(const std::string& path, uint64_t size, bool
     Pending p = std::move(pending.front());
     pending.pop_front();
     pending_bytes -= p.size;
-    const auto& result = p.outcome.result();
+    auto result = p.outcome.MoveResult();
     if (!result.ok()) return result.status();
-    const ChunkOutcome& o = *result;
-    if (o.fresh) CAIRN_RETURN_NOT_OK(Stage(ObjectType::kChunk, o.id, p.size, o.codec, o.stored));
+    ChunkOutcome& o = *result;
+    if (o.fresh) {
+      CAIRN_RETURN_NOT_OK(Stage(ObjectType::kChunk, o.id, p.size, o.codec, std::move(o.stored)));
+    }
     recipe.chunks.push_back({o.id, p.size});
     return Status::OK();
   };
@@ -330,7 +327,8 @@ Result<Pointer> Adder::AddLargeFile(const std::string& path, uint64_t size, bool
         o.id = Sha256::Of(start, len);
         o.fresh = !cache_->Contains(o.id);
         if (o.fresh) {
-          CAIRN_ASSIGN_OR_RAISE(o.codec, Encode(options_.compression_level, start, len, &o.stored));
+          CAIRN_ASSIGN_OR_RAISE(o.codec,
+                                Encode(options_.compression_level, block, start, len, &o.stored));
         }
         return o;
       });
@@ -373,13 +371,15 @@ Result<Pointer> Adder::AddDirectory(const std::string& root) {
   auto drain_one = [&]() -> Status {
     auto [index, future] = std::move(pending.front());
     pending.pop_front();
-    const auto& result = future.result();
+    auto result = future.MoveResult();
     if (!result.ok()) return result.status();
-    const FileResult& r = *result;
+    FileResult& r = *result;
     for (size_t i = 0; i < r.chunks.size(); ++i) {
-      const auto& o = r.outcomes[i];
-      if (o.fresh)
-        CAIRN_RETURN_NOT_OK(Stage(ObjectType::kChunk, o.id, r.chunks[i].size, o.codec, o.stored));
+      auto& o = r.outcomes[i];
+      if (o.fresh) {
+        CAIRN_RETURN_NOT_OK(
+            Stage(ObjectType::kChunk, o.id, r.chunks[i].size, o.codec, std::move(o.stored)));
+      }
     }
     if (r.chunks.size() > 1) {
       CAIRN_RETURN_NOT_OK(StageRaw(ObjectType::kRecipe, r.oid, EncodeRecipe({r.size, r.chunks})));

@@ -2,14 +2,20 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
 
 namespace cairn::store {
+namespace {
+constexpr uint64_t kWriteBackEvery = 16ull << 20;
+}  // namespace
 
 Status ErrnoError(const std::string& what, const std::string& path, int err) {
   if (err == ENOSPC || err == EDQUOT) {
@@ -20,22 +26,52 @@ Status ErrnoError(const std::string& what, const std::string& path, int err) {
   return Status::IOError(what, " '", path, "': ", std::strerror(err));
 }
 
-Result<TempFile> TempFile::Create(const std::string& dir) {
+// Direct mode: bytes gather in an aligned buffer and go out in whole multiples of the
+// alignment; the tail (and everything after a refusal) is written buffered.
+struct TempFile::Staging {
+  static constexpr size_t kAlign = 4096;
+  static constexpr size_t kCapacity = 8u << 20;
+  char* bytes = static_cast<char*>(std::aligned_alloc(kAlign, kCapacity));
+  size_t used = 0;
+  ~Staging() { std::free(bytes); }
+};
+
+Result<TempFile> TempFile::Create(const std::string& dir, Mode mode) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   for (int attempt = 0; attempt < 16; ++attempt) {
     char name[40];
     std::snprintf(name, sizeof(name), "/%s%016llx", kTempPrefix,
                   static_cast<unsigned long long>(rng()));
     std::string path = dir + name;
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd >= 0) return TempFile(fd, path);
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+    int fd = -1;
+    std::unique_ptr<Staging> staging;
+    if (mode == Mode::kDirect) {
+      fd = ::open(path.c_str(), flags | O_DIRECT, 0644);
+      if (fd >= 0) {
+        staging = std::make_unique<Staging>();
+        if (staging->bytes == nullptr) return Status::OutOfMemory("no buffer for '", path, "'");
+      } else if (errno == EINVAL) {  // tmpfs and others: no O_DIRECT
+        fd = ::open(path.c_str(), flags, 0644);
+      }
+    } else {
+      fd = ::open(path.c_str(), flags, 0644);
+    }
+    if (fd >= 0) return TempFile(fd, path, std::move(staging));
     if (errno != EEXIST) return ErrnoError("cannot create", path, errno);
   }
   return Status::IOError("cannot create a temporary file in '", dir, "'");
 }
 
+TempFile::TempFile(int fd, std::string path, std::unique_ptr<Staging> staging)
+    : fd_(fd), path_(std::move(path)), staging_(std::move(staging)) {}
+
 TempFile::TempFile(TempFile&& other) noexcept
-    : fd_(other.fd_), path_(std::move(other.path_)), size_(other.size_) {
+    : fd_(other.fd_),
+      path_(std::move(other.path_)),
+      size_(other.size_),
+      flushed_(other.flushed_),
+      staging_(std::move(other.staging_)) {
   other.fd_ = -1;
   other.path_.clear();
 }
@@ -45,22 +81,116 @@ TempFile::~TempFile() {
   if (!path_.empty()) ::unlink(path_.c_str());
 }
 
-Status TempFile::Write(const void* data, size_t size) {
-  const auto* p = static_cast<const char*>(data);
+Status TempFile::WriteOut(const char* data, size_t size) {
   while (size > 0) {
-    ssize_t n = ::write(fd_, p, size);
+    ssize_t n = ::write(fd_, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoError("cannot write", path_, errno);
     }
-    p += n;
+    data += n;
     size -= static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+Status TempFile::Unstage() {
+  const int flags = ::fcntl(fd_, F_GETFL);
+  if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_DIRECT) != 0) {
+    return ErrnoError("cannot write", path_, errno);
+  }
+  auto staging = std::move(staging_);
+  return WriteOut(staging->bytes, staging->used);
+}
+
+Status TempFile::Append(std::string_view bytes) {
+  size_ += bytes.size();
+  if (!staging_) {
+    CAIRN_RETURN_NOT_OK(WriteOut(bytes.data(), bytes.size()));
+    if (size_ - flushed_ >= kWriteBackEvery) {
+      // Only a hint: an error here shows up again at fsync.
+      (void)::sync_file_range(fd_, static_cast<off64_t>(flushed_),
+                              static_cast<off64_t>(size_ - flushed_), SYNC_FILE_RANGE_WRITE);
+      flushed_ = size_;
+    }
+    return Status::OK();
+  }
+  while (!bytes.empty()) {
+    const size_t take = std::min(bytes.size(), Staging::kCapacity - staging_->used);
+    std::memcpy(staging_->bytes + staging_->used, bytes.data(), take);
+    staging_->used += take;
+    bytes.remove_prefix(take);
+    if (staging_->used < Staging::kCapacity) break;
+    ssize_t n;
+    do {
+      n = ::write(fd_, staging_->bytes, Staging::kCapacity);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EINVAL) {  // the file system took the flag but not the write
+      CAIRN_RETURN_NOT_OK(Unstage());
+      size_ -= bytes.size();  // counted above; Append counts it again
+      return Append(bytes);   // the rest, buffered
+    }
+    if (n < 0) return ErrnoError("cannot write", path_, errno);
+    if (static_cast<size_t>(n) != Staging::kCapacity) {
+      // A short direct write (a full disk on some file systems): the rest, buffered.
+      std::memmove(staging_->bytes, staging_->bytes + n, Staging::kCapacity - n);
+      staging_->used = Staging::kCapacity - static_cast<size_t>(n);
+      CAIRN_RETURN_NOT_OK(Unstage());
+      size_ -= bytes.size();
+      return Append(bytes);
+    }
+    staging_->used = 0;
+  }
+  return Status::OK();
+}
+
+Status TempFile::Write(const void* data, size_t size) {
+  return Append(std::string_view(static_cast<const char*>(data), size));
+}
+
+Status TempFile::Write(std::string_view first, std::string_view second) {
+  if (staging_) {
+    CAIRN_RETURN_NOT_OK(Append(first));
+    return Append(second);
+  }
+  iovec parts[2] = {{const_cast<char*>(first.data()), first.size()},
+                    {const_cast<char*>(second.data()), second.size()}};
+  iovec* next = parts;
+  int count = 2;
+  while (count > 0) {
+    if (next->iov_len == 0) {
+      ++next;
+      --count;
+      continue;
+    }
+    ssize_t n = ::writev(fd_, next, count);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("cannot write", path_, errno);
+    }
     size_ += static_cast<uint64_t>(n);
+    for (auto left = static_cast<size_t>(n); left > 0;) {  // skip what was written
+      const size_t step = std::min(left, next->iov_len);
+      next->iov_base = static_cast<char*>(next->iov_base) + step;
+      next->iov_len -= step;
+      left -= step;
+      if (next->iov_len == 0 && count > 0) {
+        ++next;
+        --count;
+      }
+    }
+  }
+  if (size_ - flushed_ >= kWriteBackEvery) {
+    // Only a hint: an error here shows up again at fsync.
+    (void)::sync_file_range(fd_, static_cast<off64_t>(flushed_),
+                            static_cast<off64_t>(size_ - flushed_), SYNC_FILE_RANGE_WRITE);
+    flushed_ = size_;
   }
   return Status::OK();
 }
 
 Status TempFile::Commit(const std::string& final_path, bool sync) {
+  if (staging_) CAIRN_RETURN_NOT_OK(Unstage());  // the tail is not a whole aligned block
   if (sync && ::fsync(fd_) != 0) return ErrnoError("cannot write", path_, errno);
   if (::close(fd_) != 0) {
     fd_ = -1;

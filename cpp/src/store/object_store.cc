@@ -168,10 +168,29 @@ Result<std::shared_ptr<arrow::Buffer>> ObjectStore::Read(const Digest& id) const
                             "' (run `cairn fetch` to get it from the remote)");
   }
   std::string problems;
+  bool vanished = false;  // a pack deleted since the indexes were read
   for (const auto& copy : copies) {
     auto payload = ReadCopy(copy);
     if (payload.ok()) return payload;
+    vanished |= dynamic_cast<io::NotFoundDetail*>(payload.status().detail().get()) != nullptr;
     problems += "\n  " + payload.status().message();
+  }
+  if (vanished) {
+    // A compaction or gc replaced the pack: its objects are in a pack written before the
+    // old one was deleted. Look at the folder again and read any copy not tried yet.
+    size_t known;
+    {
+      std::shared_lock lock(mutex_);
+      known = names_.size();
+    }
+    if (const_cast<ObjectStore*>(this)->Refresh().ok()) {
+      for (const auto& copy : Find(id)) {
+        if (copy.pack < known) continue;  // tried above
+        auto payload = ReadCopy(copy);
+        if (payload.ok()) return payload;
+        problems += "\n  " + payload.status().message();
+      }
+    }
   }
   return Status::IOError(
       "every copy of ", ObjectTypeName(copies[0].record.type), " ", id.ToHex(), " in '", dir_,

@@ -11,7 +11,7 @@ namespace cairn::store {
 namespace {
 
 bool ValidType(uint8_t t) { return t >= 1 && t <= 3; }
-bool ValidCodec(uint8_t c) { return c <= 1; }
+bool ValidCodec(uint8_t c) { return c <= 2; }
 
 }  // namespace
 
@@ -138,6 +138,16 @@ Result<std::unique_ptr<Compressor>> Compressor::Make(int level) {
   return std::unique_ptr<Compressor>(new Compressor(std::move(impl)));
 }
 
+Result<Compressor*> Compressor::ForThisThread(int level) {
+  thread_local std::unique_ptr<Compressor> compressor;
+  thread_local int compressor_level = 0;
+  if (!compressor || compressor_level != level) {
+    CAIRN_ASSIGN_OR_RAISE(compressor, Make(level));
+    compressor_level = level;
+  }
+  return compressor.get();
+}
+
 Result<Codec> Compressor::Encode(const uint8_t* raw, size_t size, std::string* out) {
   const int64_t bound = impl_->codec->MaxCompressedLen(static_cast<int64_t>(size), raw);
   out->resize(static_cast<size_t>(bound));
@@ -153,7 +163,7 @@ Result<Codec> Compressor::Encode(const uint8_t* raw, size_t size, std::string* o
 
 Result<std::shared_ptr<arrow::Buffer>> DecodePayload(const IndexRecord& r, const uint8_t* stored,
                                                      const std::string& where) {
-  if (r.codec == Codec::kRaw) {
+  if (IsRaw(r.codec)) {
     if (r.stored_size != r.raw_size) {
       return Status::Invalid(where, ": ", ObjectTypeName(r.type), " ", r.id.ToHex(),
                              " has inconsistent sizes (corrupt)");
@@ -190,11 +200,11 @@ Status VerifyPayload(const IndexRecord& r, const arrow::Buffer& payload, const s
                          " is corrupt (its content does not match its hash)");
 }
 
-Result<std::unique_ptr<PackWriter>> PackWriter::Create(const std::string& tmp_dir) {
-  CAIRN_ASSIGN_OR_RAISE(auto file, TempFile::Create(tmp_dir));
+Result<std::unique_ptr<PackWriter>> PackWriter::Create(const std::string& tmp_dir,
+                                                       TempFile::Mode mode) {
+  CAIRN_ASSIGN_OR_RAISE(auto file, TempFile::Create(tmp_dir, mode));
   std::unique_ptr<PackWriter> w(new PackWriter(std::move(file), tmp_dir));
   CAIRN_RETURN_NOT_OK(w->file_.Write(kPackMagic.data(), kPackMagic.size()));
-  w->hash_.Update(kPackMagic.data(), kPackMagic.size());
   return w;
 }
 
@@ -208,19 +218,23 @@ Status PackWriter::Append(ObjectType type, const Digest& id, uint64_t raw_size, 
   r.raw_size = raw_size;
   r.offset = file_.size();
   std::string header = EncodeEntryHeader(r);
-  CAIRN_RETURN_NOT_OK(file_.Write(header.data(), header.size()));
-  CAIRN_RETURN_NOT_OK(file_.Write(stored, stored_size));
-  hash_.Update(header.data(), header.size());
-  hash_.Update(stored, stored_size);
+  CAIRN_RETURN_NOT_OK(
+      file_.Write(header, std::string_view(static_cast<const char*>(stored), stored_size)));
   records_.push_back(r);
   return Status::OK();
 }
 
+std::string PackName(std::string_view index) {
+  Digest checksum;
+  std::memcpy(checksum.bytes.data(), index.data() + index.size() - 32, 32);
+  return "pack-" + checksum.ToHex();
+}
+
 Result<std::string> PackWriter::Finish(const std::string& packs_dir) {
-  std::string name = "pack-" + hash_.Finish().ToHex();
+  std::string index = SerializeIndex(records_);
+  std::string name = PackName(index);
   CAIRN_RETURN_NOT_OK(file_.Commit(packs_dir + "/" + name + ".pack"));
-  CAIRN_RETURN_NOT_OK(
-      WriteFileAtomically(packs_dir + "/" + name + ".idx", SerializeIndex(records_)));
+  CAIRN_RETURN_NOT_OK(WriteFileAtomically(packs_dir + "/" + name + ".idx", index));
   return name;
 }
 

@@ -13,12 +13,13 @@ PackAppender::~PackAppender() {
 }
 
 Status PackAppender::Push(ObjectType type, const Digest& id, uint64_t raw_size, Codec codec,
-                          std::string stored) {
+                          StoredBytes stored) {
   std::unique_lock lock(mutex_);
   space_.wait(lock, [this] { return !error_.ok() || queued_bytes_ < kMaxQueued; });
   if (!error_.ok()) return error_;
-  queued_bytes_ += stored.size();
-  pushed_bytes_ += kEntryHeaderSize + stored.size();
+  const size_t size = stored.bytes().size();
+  queued_bytes_ += size;
+  pushed_bytes_ += kEntryHeaderSize + size;
   queue_.push_back({type, id, raw_size, codec, std::move(stored)});
   ready_.notify_one();
   return Status::OK();
@@ -34,11 +35,13 @@ void PackAppender::Loop() {
       item = std::move(queue_.front());
       queue_.pop_front();
     }
+    const std::string_view bytes = item.stored.bytes();
     Status st = error_.ok() ? writer_->Append(item.type, item.id, item.raw_size, item.codec,
-                                              item.stored.data(), item.stored.size())
+                                              bytes.data(), bytes.size())
                             : Status::OK();
+    item.stored = {};  // the block it viewed can be reused
     std::lock_guard lock(mutex_);
-    queued_bytes_ -= item.stored.size();
+    queued_bytes_ -= bytes.size();
     if (!st.ok() && error_.ok()) error_ = st;
     space_.notify_one();
   }

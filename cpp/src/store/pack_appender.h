@@ -13,6 +13,20 @@
 
 namespace cairn::store {
 
+/// An entry's stored bytes on their way into a pack: owned (compressed output), or a view
+/// into a buffer that `keep` keeps alive (raw data straight from the block it was read
+/// into, with no copy).
+struct StoredBytes {
+  std::string owned;
+  std::shared_ptr<const void> keep;
+  std::string_view viewed;
+
+  static StoredBytes View(std::shared_ptr<const void> keep, const uint8_t* data, size_t size) {
+    return {{}, std::move(keep), {reinterpret_cast<const char*>(data), size}};
+  }
+  std::string_view bytes() const { return keep ? viewed : std::string_view(owned); }
+};
+
 /// Owns a PackWriter while a writer thread appends queued entries to it. Push() blocks when
 /// more than a bounded number of bytes wait. Errors (a full disk) come back from the next
 /// Push() and from Finish(). Push and Finish are called from one thread.
@@ -22,7 +36,7 @@ class PackAppender {
   ~PackAppender();
 
   Status Push(ObjectType type, const Digest& id, uint64_t raw_size, Codec codec,
-              std::string stored);
+              StoredBytes stored);
   /// Bytes pushed so far (what the pack will hold).
   uint64_t pushed_bytes() const { return pushed_bytes_; }
   /// Waits until everything pushed is written; returns the writer, or the first error.
@@ -34,7 +48,7 @@ class PackAppender {
     Digest id;
     uint64_t raw_size;
     Codec codec;
-    std::string stored;
+    StoredBytes stored;
   };
   void Loop();
 

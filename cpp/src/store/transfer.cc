@@ -221,21 +221,21 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
     uint64_t read = 0;  // stored bytes read from the source (progress counts these)
   };
   // With `level`, a zstd object is compressed again at that level on its way (a push gives
-  // the remote a denser form than the fast level `add` uses); kept only when smaller.
+  // the remote a denser form than the fast level compaction uses), and so is one whose
+  // compression was deferred; kept only when smaller.
   auto arrived = [level](const IndexRecord& record, std::shared_ptr<arrow::Buffer> stored,
                          const arrow::Buffer& payload) -> Result<Fetched> {
     const auto read = static_cast<uint64_t>(stored->size());
-    if (level <= 0 || record.codec != Codec::kZstd) return Fetched{record, std::move(stored), read};
-    thread_local std::unique_ptr<Compressor> compressor;
-    thread_local int compressor_level = 0;
-    if (!compressor || compressor_level != level) {
-      CAIRN_ASSIGN_OR_RAISE(compressor, Compressor::Make(level));
-      compressor_level = level;
-    }
+    if (level <= 0 || record.codec == Codec::kRaw) return Fetched{record, std::move(stored), read};
+    CAIRN_ASSIGN_OR_RAISE(Compressor * compressor, Compressor::ForThisThread(level));
     std::string out;
     CAIRN_ASSIGN_OR_RAISE(
         auto codec, compressor->Encode(payload.data(), static_cast<size_t>(payload.size()), &out));
-    if (out.size() >= read) return Fetched{record, std::move(stored), read};
+    if (out.size() >= read) {
+      IndexRecord same = record;
+      if (same.codec == Codec::kDeferred) same.codec = Codec::kRaw;  // tried: does not help
+      return Fetched{same, std::move(stored), read};
+    }
     IndexRecord denser = record;
     denser.codec = codec;
     denser.stored_size = out.size();
@@ -390,8 +390,10 @@ Result<std::vector<Damage>> Verify(const ObjectStore& store, const ProgressFn& p
       continue;
     }
     std::string_view bytes = AsView(**data);
-    if ("pack-" + Sha256::Of(bytes).ToHex() != names[p]) {
-      damage.push_back({path, "", "the pack's content does not match its name (it was changed)"});
+    // Format 2 names a pack by its index's checksum; format 1 by the pack file's SHA-256.
+    if (PackName(SerializeIndex(records[p])) != names[p] &&
+        "pack-" + Sha256::Of(bytes).ToHex() != names[p]) {
+      damage.push_back({path, "", "the pack's index does not match its name (it was changed)"});
     }
     for (const auto& r : records[p]) {
       auto bad = [&](const std::string& what) {

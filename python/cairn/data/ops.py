@@ -39,8 +39,10 @@ class AddResult:
     unchanged: bool = False     # already recorded by its pointer: nothing was read
 
 
-def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: int = 1) -> list[AddResult]:
-    """Stores files or folders in the cache and writes their pointer files."""
+def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: int = 0) -> list[AddResult]:
+    """Stores files or folders in the cache and writes their pointer files. New data is
+    compressed at zstd ``level``, or with 0 stored raw for compaction to compress
+    (``cairn.data.compact``; the CLI starts it in the background)."""
     if not paths:
         raise CairnError("nothing to add: give one or more files or folders")
     targets = []
@@ -94,7 +96,12 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
                 after["new_bytes"] - before["new_bytes"],
                 after["stored_bytes"] - before["stored_bytes"], time.perf_counter() - start))
         # Data first, durable; pointers after: a crash never leaves a pointer without data.
+        start = time.perf_counter()
         adder.commit()
+        committed = time.perf_counter() - start
+        for r in results:  # each path's data is durable only now
+            if not r.unchanged:
+                r.seconds += committed
         for rel, pointer in staged:
             repo.add_to_gitignore(rel)
             repo.write_pointer(rel + POINTER_SUFFIX, pointer)

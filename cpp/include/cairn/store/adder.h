@@ -22,8 +22,9 @@ class PackAppender;
 using ProgressFn = std::function<bool(uint64_t done)>;
 
 struct AddOptions {
-  /// zstd level for new chunks; 0 stores them raw (docs/store.md has the measurements).
-  int compression_level = 1;
+  /// zstd level for new chunks; 0 stores them raw, marked for compaction to compress
+  /// later (the default: docs/store.md has the measurements).
+  int compression_level = 0;
   /// Worker threads for hashing and compression; 0 = one per core.
   int threads = 0;
 };
@@ -40,6 +41,8 @@ struct AddStats {
 /// stage new objects in a temporary pack; Commit() makes it durable and visible. Nothing is
 /// visible before Commit, so a crash or an error leaves the cache as it was.
 /// Not thread-safe (it parallelises internally).
+struct StoredBytes;
+
 class Adder {
  public:
   /// `tmp_dir` must be on the same file system as the cache's pack folder (a rename moves
@@ -69,7 +72,7 @@ class Adder {
   Result<FileResult> HashSmallFile(const std::string& path, uint64_t size) const;
   Result<Pointer> AddLargeFile(const std::string& path, uint64_t size, bool executable);
   Status Stage(ObjectType type, const Digest& id, uint64_t raw_size, Codec codec,
-               const std::string& stored);
+               StoredBytes&& stored);
   Status StageRaw(ObjectType type, const Digest& id, std::string_view payload);
   bool Known(const Digest& id) const;
   bool Report(uint64_t bytes);

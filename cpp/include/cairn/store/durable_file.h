@@ -2,6 +2,7 @@
 // the folder. Used for everything the store writes locally (packs, indexes, pointers).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -18,13 +19,21 @@ inline constexpr const char* kTempPrefix = ".cairn-tmp-";
 /// Errors name the path; a full disk says so (and leaves nothing behind). Not thread-safe.
 class TempFile {
  public:
+  /// kDirect writes large files past the page cache (O_DIRECT, in aligned 8 MiB pieces):
+  /// on Linux the kernel's buffered write path and writeback cost more CPU than hashing
+  /// the same bytes. Falls back to buffered writes where the file system refuses it.
+  enum class Mode { kBuffered, kDirect };
   /// Creates a new, uniquely named temporary file in `dir` (which must exist).
-  static Result<TempFile> Create(const std::string& dir);
+  static Result<TempFile> Create(const std::string& dir, Mode mode = Mode::kBuffered);
   TempFile(TempFile&& other) noexcept;
   TempFile& operator=(TempFile&&) = delete;
   ~TempFile();
 
+  /// Appends; buffered, every few MiB starts the kernel writing back what came before
+  /// (without waiting), so the fsync in Commit() has little left to do.
   Status Write(const void* data, size_t size);
+  /// Appends `first` then `second` with one system call where possible.
+  Status Write(std::string_view first, std::string_view second);
   /// fsyncs the data, renames it to `final_path` (replacing what is there) and fsyncs the
   /// folder of `final_path`. With sync=false only renames (work-tree files, which can be
   /// written again from the cache, skip the cost of fsync).
@@ -33,10 +42,17 @@ class TempFile {
   uint64_t size() const { return size_; }
 
  private:
-  TempFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  struct Staging;  // the aligned buffer of direct mode
+  TempFile(int fd, std::string path, std::unique_ptr<Staging> staging);
+  Status Append(std::string_view bytes);
+  Status WriteOut(const char* data, size_t size);  // all of it, at the file's offset
+  Status Unstage();  // leaves direct mode: what is staged is written buffered
+
   int fd_ = -1;
   std::string path_;
   uint64_t size_ = 0;
+  uint64_t flushed_ = 0;  // buffered: writeback has been started for the bytes before this
+  std::unique_ptr<Staging> staging_;  // direct mode only
 };
 
 /// Writes `data` to `path` atomically (a temp file next to it, then rename).

@@ -39,8 +39,10 @@ class ObjectStore {
   bool Contains(const Digest& id) const;
   /// Every copy of `id` (empty if none).
   std::vector<Location> Find(const Digest& id) const;
-  /// The verified payload of `id`: tries each copy in turn; the error (when no copy is
-  /// good) names the object and every pack it was read from, and what to do.
+  /// The verified payload of `id`: tries each copy in turn; when a pack has vanished (a
+  /// compaction or gc replaced it), looks at the folder again for the replacement. The
+  /// error (when no copy is good) names the object and every pack it was read from, and
+  /// what to do.
   Result<std::shared_ptr<arrow::Buffer>> Read(const Digest& id) const;
   /// The stored (possibly compressed) bytes of one copy, unverified: for transfers, which
   /// verify on arrival.

@@ -17,7 +17,10 @@
 namespace cairn::store {
 
 enum class ObjectType : uint8_t { kChunk = 1, kRecipe = 2, kManifest = 3 };
-enum class Codec : uint8_t { kRaw = 0, kZstd = 1 };
+/// How an entry's payload is stored. kDeferred is raw bytes whose compression was left for
+/// later (`add` keeps new data this way; compaction compresses it); readers treat it as raw.
+enum class Codec : uint8_t { kRaw = 0, kZstd = 1, kDeferred = 2 };
+inline bool IsRaw(Codec c) { return c != Codec::kZstd; }
 
 const char* ObjectTypeName(ObjectType type);
 
@@ -44,6 +47,9 @@ Result<IndexRecord> DecodeEntryHeader(const uint8_t* header, uint64_t offset,
 
 /// The index bytes for `records` (sorted by id here).
 std::string SerializeIndex(std::vector<IndexRecord> records);
+/// A pack's name, "pack-<H>": H is the index's checksum (SHA-256 of the index bytes before
+/// it), so it names the pack's exact entries without hashing the pack file again.
+std::string PackName(std::string_view index);
 /// Parses and checks an index (magic, size, checksum); Invalid naming `where` otherwise.
 Result<std::vector<IndexRecord>> ParseIndex(std::string_view data, const std::string& where);
 /// Rebuilds the records of a pack by walking its entries (fsck, lost indexes).
@@ -54,6 +60,8 @@ Result<std::vector<IndexRecord>> ScanPack(std::string_view pack, const std::stri
 class Compressor {
  public:
   static Result<std::unique_ptr<Compressor>> Make(int level);
+  /// This thread's compressor for `level` (made on first use, kept for the thread's life).
+  static Result<Compressor*> ForThisThread(int level);
   ~Compressor();
   /// Fills `out` with the stored form of `raw` and returns its codec.
   Result<Codec> Encode(const uint8_t* raw, size_t size, std::string* out);
@@ -79,7 +87,9 @@ Status VerifyPayload(const IndexRecord& record, const arrow::Buffer& payload,
 /// Not thread-safe: callers serialise Append.
 class PackWriter {
  public:
-  static Result<std::unique_ptr<PackWriter>> Create(const std::string& tmp_dir);
+  /// kDirect for large packs of new data (add, compaction): see TempFile::Mode.
+  static Result<std::unique_ptr<PackWriter>> Create(
+      const std::string& tmp_dir, TempFile::Mode mode = TempFile::Mode::kBuffered);
 
   Status Append(ObjectType type, const Digest& id, uint64_t raw_size, Codec codec,
                 const void* stored, size_t stored_size);
@@ -96,7 +106,6 @@ class PackWriter {
       : file_(std::move(file)), tmp_dir_(std::move(tmp_dir)) {}
   TempFile file_;
   std::string tmp_dir_;
-  Sha256 hash_;
   std::vector<IndexRecord> records_;
 };
 
