@@ -319,7 +319,7 @@ def bench_add(ctx: Ctx, tools: list[Tool], data: dict, plan: Plan, which: str) -
         workload = f"(a) folder of {plan.files:,} files ({size / MiB:,.0f} MiB): add"
     for tool in tools:
         try:
-            best = None
+            best = edit = None
             for _ in range(ctx.repeat):
                 work, remote = ctx.fresh(which, tool.name)
                 tool.init_repo(ctx, work, remote, target + ("/**" if src.is_dir() else ""))
@@ -328,21 +328,23 @@ def bench_add(ctx: Ctx, tools: list[Tool], data: dict, plan: Plan, which: str) -
                 settled = settle(ctx, tool, work)
                 if best is None or t.seconds < best[0].seconds:
                     best = (t, settled)
+                local = tree_bytes(work / tool.local_store)[0]
+                if which == "big":  # then the edited version, in each repository
+                    commit(ctx, work, "v1", tag=True)
+                    replace_file(folder / "big-edited.txt", work / target)
+                    t = ctx.timed([[*tool.add, target]], work)
+                    settle(ctx, tool, work)
+                    ctx.check(work / target, data["big"][1], f"{tool.name}: edited big file")
+                    edit = t if edit is None or t.seconds < edit.seconds else edit
             row = _row(workload, tool, best[0], size, runs=str(ctx.repeat))
             row.n_tasks = plan.files if which == "folder" else None  # per-task = per file
             ctx.rows.append(row)
             if best[1] is not None:
                 ctx.rows.append(_settle_row(workload, tool, best[1], size))
-            local = tree_bytes(work / tool.local_store)[0]
             cells = [f"{size / MiB:,.1f}", f"{local / MiB:,.1f}", f"{local / size:.2f}"]
             if which == "big":
-                commit(ctx, work, "v1", tag=True)
-                replace_file(folder / "big-edited.txt", work / target)
-                t = ctx.timed([[*tool.add, target]], work)
-                settle(ctx, tool, work)
-                ctx.check(work / target, data["big"][1], f"{tool.name}: edited big file")
                 ctx.rows.append(_row(f"(a) same file, {INSERTED_LINES} lines inserted "
-                                     "mid-file: add", tool, t, size, runs="1"))
+                                     "mid-file: add", tool, edit, size, runs=str(ctx.repeat)))
                 both = tree_bytes(work / tool.local_store)[0]
                 cells = [f"{size / MiB:,.1f} x 2", f"{local / MiB:,.1f} -> {both / MiB:,.1f}",
                          f"{both / size:.2f}"]

@@ -10,6 +10,7 @@ import pytest
 
 import cairn
 import cairn.data
+from cairn._core import store as _store
 
 from store_helpers import Cli, commit_versions, git, make_text
 
@@ -199,7 +200,7 @@ def test_cairn_data_open_ls_and_text_mode(repo):
 
 def test_help_for_every_command(repo):
     for command in ("init", "add", "status", "checkout", "remote", "push", "fetch", "pull",
-                    "gc", "fsck", "log", "diff"):
+                    "gc", "compact", "fsck", "log", "diff"):
         with pytest.raises(SystemExit) as e:
             from cairn import cli
             cli.main([command, "--help"])
@@ -245,6 +246,37 @@ def test_adding_an_unchanged_file_again_stores_nothing(repo):
     with open(path, "r+b") as f:  # an edit is never missed
         f.write(b"x")
     assert "added u.bin" in repo("add", "u.bin")
+
+
+def test_folder_status_and_add_again_trust_the_stat_cache_but_see_every_change(repo, monkeypatch):
+    folder = repo.root / "imgs"
+    for i in range(30):
+        path = folder / f"part{i % 3}" / f"{i}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(3000))
+    for p in folder.rglob("*.bin"):  # old enough to trust their stat once hashed
+        old = p.stat().st_mtime_ns - 10_000_000_000
+        os.utime(p, ns=(old, old))
+    repo("add", "imgs")
+    hashed = []
+    real = _store.manifest_id
+    monkeypatch.setattr(_store, "manifest_id", lambda path: hashed.append(path) or real(path))
+    assert "all up to date" in repo("status")
+    assert "unchanged imgs" in repo("add", "imgs")
+    assert hashed == []  # neither hashed a file
+    target = folder / "part1" / "4.bin"
+    st = target.stat()
+    with open(target, "r+b") as f:  # same inode and size, mtime put back: ctime differs
+        f.write(b"x")
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert "modified:" in repo("status")
+    assert len(hashed) == 1
+    assert "added imgs" in repo("add", "imgs")
+    (folder / "part2" / "new.bin").write_bytes(b"new")
+    assert "modified:" in repo("status")
+    (folder / "part2" / "new.bin").unlink()
+    (folder / "part0" / "0.bin").unlink()
+    assert "modified:" in repo("status")
 
 
 def test_read_text_at_a_revision_reads_tracked_data(repo, monkeypatch):

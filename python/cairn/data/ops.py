@@ -70,10 +70,15 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
             start = time.perf_counter()
             before = adder.stats()
             is_dir = full.is_dir()
-            unchanged = _unchanged_file(repo, cache, rel, full) if not is_dir else None
+            signature = None
+            if is_dir:
+                unchanged, signature = _unchanged_dir(repo, cache, rel, full)
+            else:
+                unchanged = _unchanged_file(repo, cache, rel, full)
             if unchanged is not None:
                 kind, oid, size, executable, files = parse_pointer(unchanged, rel + POINTER_SUFFIX)
-                results.append(AddResult(rel, rel + POINTER_SUFFIX, kind, size, 1, 0, 0,
+                results.append(AddResult(rel, rel + POINTER_SUFFIX, kind, size,
+                                         files if kind == "dir" else 1, 0, 0,
                                          time.perf_counter() - start, unchanged=True))
                 continue
             hashed_at = time.time_ns()
@@ -90,6 +95,8 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
             kind, oid, size, executable, files = parse_pointer(pointer, rel + POINTER_SUFFIX)
             if kind == "file":
                 repo.remember_oid(full, oid, hashed_at)
+            elif signature:
+                repo.remember_tree(full, signature, (oid, size, files), hashed_at)
             staged.append((rel, pointer))
             results.append(AddResult(
                 rel, rel + POINTER_SUFFIX, kind, size, files if kind == "dir" else 1,
@@ -126,6 +133,23 @@ def _unchanged_file(repo: Repo, cache, rel: str, full: Path) -> str | None:
     return text if repo.cached_oid(full) == oid and cache.contains(oid) else None
 
 
+def _unchanged_dir(repo: Repo, cache, rel: str, full: Path):
+    """(the current pointer text if the folder is already recorded by it, per the stat
+    cache, and its manifest is in the cache, else None; the folder's signature now)."""
+    recorded, signature = repo.cached_tree(full)
+    pointer_path = repo.root / (rel + POINTER_SUFFIX)
+    if recorded is None or not pointer_path.is_file():
+        return None, signature
+    try:
+        text = repo.read_pointer(rel + POINTER_SUFFIX)
+    except CairnError:
+        return None, signature
+    kind, oid, size, _, files = parse_pointer(text, rel + POINTER_SUFFIX)
+    if kind == "dir" and (oid, size, files) == recorded and cache.contains(oid):
+        return text, signature
+    return None, signature
+
+
 def _tree_size(folder: Path) -> int:
     total = 0
     for dirpath, _, names in os.walk(folder):
@@ -152,7 +176,7 @@ def _current_oid(repo: Repo, full: Path, kind: str) -> tuple[str, int] | None:
         return repo.file_oid(full), full.stat().st_size
     if not full.is_dir():
         return None
-    oid, size, _ = _store.manifest_id(str(full))
+    oid, size, _ = repo.tree_oid(full)
     return oid, size
 
 

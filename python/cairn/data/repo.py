@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +22,7 @@ from .. import _core, filesystems
 _store = _core.store
 
 POINTER_SUFFIX = ".cairn"
+TEMP_PREFIX = ".cairn-tmp-"  # temporary files of the store's writes (never tracked)
 
 __all__ = ["CairnError", "Repo", "POINTER_SUFFIX"]
 
@@ -27,7 +30,7 @@ __all__ = ["CairnError", "Repo", "POINTER_SUFFIX"]
 def write_durably(path: Path, text: str) -> None:
     """Writes a small file crash-safely: a temporary file next to it, fsync, rename, fsync
     of the folder (as the C++ store writes everything)."""
-    tmp = path.with_name(f".cairn-tmp-{os.getpid()}-{path.name}")
+    tmp = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name}")
     with open(tmp, "w") as f:
         f.write(text)
         f.flush()
@@ -173,6 +176,68 @@ class Repo:
         st = full.stat()
         self._load_state()[full.relative_to(self.root).as_posix()] = \
             [st.st_size, st.st_mtime_ns, st.st_ino, oid, hashed_at_ns, st.st_ctime_ns]
+        self._state_dirty = True
+
+    # -- the same for tracked folders: their manifest id while no file in them changed
+    def tree_signature(self, full: Path) -> tuple[str, int] | None:
+        """(SHA-256 over every file's path, size, executable bit, mtime, ctime and inode
+        below ``full``; the newest mtime among them), from stat calls only. None
+        when something in the folder cannot be tracked (a symlink, a socket ...): the full
+        scan then reports it."""
+        rows, newest, stack = [], 0, [(full, "")]
+        while stack:
+            folder, prefix = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                return None
+            for e in entries:
+                if e.name.startswith(TEMP_PREFIX):
+                    continue  # a killed write: add skips it too
+                if e.is_symlink():
+                    return None
+                rel = prefix + e.name
+                if e.is_dir(follow_symlinks=False):
+                    stack.append((Path(e.path), rel + "/"))
+                    continue
+                st = e.stat(follow_symlinks=False)
+                if not stat.S_ISREG(st.st_mode):
+                    return None
+                rows.append(f"{rel}\0{st.st_size} {st.st_mode & 0o100} {st.st_mtime_ns} "
+                            f"{st.st_ctime_ns} {st.st_ino}")
+                newest = max(newest, st.st_mtime_ns)
+        rows.sort()
+        return hashlib.sha256("\n".join(rows).encode("utf-8", "surrogateescape")).hexdigest(), newest
+
+    def cached_tree(self, full: Path) -> tuple[tuple[str, int, int] | None, tuple[str, int] | None]:
+        """(the stat cache's (manifest id, total size, file count) for a work-tree folder or
+        None, the folder's signature now). Trusted only if no file in it changed and the
+        newest was already 2 s old when it was hashed (as for files)."""
+        signature = self.tree_signature(full)
+        entry = self._load_state().get(full.relative_to(self.root).as_posix() + "/")
+        if signature and entry and len(entry) == 6 and entry[0] == signature[0] \
+                and signature[1] + 2_000_000_000 < entry[4]:
+            return (entry[1], entry[2], entry[3]), signature
+        return None, signature
+
+    def tree_oid(self, full: Path) -> tuple[str, int, int]:
+        """(manifest id, total size, file count) of a work-tree folder, as `cairn add` would
+        record it: from the stat cache while no file in it changed (stat calls only), else
+        by hashing every file."""
+        recorded, signature = self.cached_tree(full)
+        if recorded:
+            return recorded
+        hashed_at = time.time_ns()
+        recorded = _store.manifest_id(str(full))
+        if signature:
+            self.remember_tree(full, signature, recorded, hashed_at)
+        return recorded
+
+    def remember_tree(self, full: Path, signature: tuple[str, int], recorded: tuple[str, int, int],
+                      hashed_at_ns: int) -> None:
+        """Records a folder's manifest id for its signature (taken before it was hashed)."""
+        key = full.relative_to(self.root).as_posix() + "/"
+        self._load_state()[key] = [signature[0], *recorded, hashed_at_ns, signature[1]]
         self._state_dirty = True
 
     def save_state(self) -> None:
