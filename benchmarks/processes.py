@@ -611,13 +611,16 @@ def verdicts(rows: list[Row], size: dict) -> list[str]:
                        and r.time_s), None)
         dask_time = next((r.time_s for r in rows if r.workload == a
                           and r.tool == "dask processes" and r.time_s), None)
-        if serial and dask_time:
-            floor = serial / WORKERS
+        cairn_time = next((r.time_s for r in rows if r.workload == a and r.tool == cp
+                           and r.time_s), None)
+        if serial and dask_time and cairn_time:
+            ideal = serial / WORKERS
             lines.append(
-                f"CEILING (a): the same blocks one after the other in one process take "
-                f"{serial:.2f} s, so {WORKERS} workers need at least {floor:.2f} s with no "
-                f"overhead at all: no tool can be more than {dask_time / floor:.2f}x as fast as "
-                f"Dask processes here (cairn processes: {dask_:.2f}x)")
+                f"IDEAL (a): one process runs the same blocks one after the other in "
+                f"{serial:.2f} s; {WORKERS} workers with no overhead at all would take "
+                f"{ideal:.2f} s, {dask_time / ideal:.2f}x faster than Dask processes. cairn "
+                f"processes takes {cairn_time / ideal:.2f}x that ideal time (below 1: the serial "
+                "run's own noise)")
     if tiny:
         warm = ratio(rows, b, "dask processes, warm pool delayed", f"{cp} delayed", per_task)
         tree = ratio(rows, t, "dask processes delayed tree", f"{cp} delayed tree", per_task)

@@ -384,6 +384,7 @@ void BindStore(nb::module_& parent) {
         d["bytes_before"] = r->bytes_before;
         d["bytes_after"] = r->bytes_after;
         d["replaced"] = r->replaced;
+        d["problems"] = r->problems;
         return d;
       },
       nb::arg("store"), nb::arg("level"), nb::arg("progress").none() = nb::none(),

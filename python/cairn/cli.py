@@ -252,7 +252,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "push":
             s.add_argument("--level", type=int, default=ops.PUSH_LEVEL, choices=range(0, 20),
                            metavar="N", help="zstd level of the data sent (default "
-                           f"{ops.PUSH_LEVEL}; 0: as stored in the cache, level 1)")
+                           f"{ops.PUSH_LEVEL}; 0: as stored in the cache)")
         else:
             s.add_argument("-f", "--force", action="store_true", help="overwrite changes not in the cache")
     s = cmd("gc", _cmd_gc, "drop data no pointer in any commit needs (a dry run unless --force)")

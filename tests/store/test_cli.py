@@ -279,6 +279,18 @@ def test_folder_status_and_add_again_trust_the_stat_cache_but_see_every_change(r
     assert "modified:" in repo("status")
 
 
+def test_folder_stat_cache_sees_files_below_a_folder_named_like_a_temporary_file(repo):
+    inner = repo.root / "d" / ".cairn-tmp-not-really"
+    inner.mkdir(parents=True)
+    (inner / "f.bin").write_bytes(b"one")  # add tracks it: only temporary *files* are skipped
+    old = (inner / "f.bin").stat().st_mtime_ns - 10_000_000_000
+    os.utime(inner / "f.bin", ns=(old, old))
+    repo("add", "d")
+    assert "all up to date" in repo("status")
+    (inner / "f.bin").write_bytes(b"two")
+    assert "modified:" in repo("status")
+
+
 def test_read_text_at_a_revision_reads_tracked_data(repo, monkeypatch):
     corpus = repo.root / "corpus"
     corpus.mkdir()

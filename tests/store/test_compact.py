@@ -124,6 +124,22 @@ def test_a_second_compaction_waits_or_skips(repo):
     assert compact.compact(r).packs == 1
 
 
+def test_an_add_during_a_compaction_is_compacted_too(repo):
+    (repo.root / "big.txt").write_bytes(_hex_text(64 << 20))
+    repo("add", "big.txt")
+    proc = subprocess.Popen([sys.executable, "-m", "cairn", "-q", "compact"], cwd=repo.root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    (repo.root / "late.txt").write_bytes(_hex_text(4 << 20))
+    repo("add", "late.txt")  # while the compaction (probably) runs
+    # What the add's --auto run does: if the compaction still runs, ask it to look again
+    # (compact.again) instead of waiting; if it has finished, compact late.txt itself.
+    compact.compact(Repo.find(repo.root), wait=False)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert _deferred(repo.root) == 0
+    assert not (repo.root / ".cairn/cache/compact.again").exists()
+
+
 @pytest.mark.parametrize("when", ["writing", "written"])
 def test_compaction_killed_then_rerun_loses_nothing(repo, when):
     versions = _versions(repo, 2, 48 << 20)

@@ -28,12 +28,12 @@ constexpr uint64_t kPackRotate = 1ull << 30;
 
 // The stored form of a payload: compressed at `level`, raw when compression does not
 // help, or with level 0 raw and marked for compaction to compress later. Raw bytes are
-// viewed in place when `keep` owns them, copied otherwise.
-Result<Codec> Encode(int level, std::shared_ptr<const void> keep, const uint8_t* data, size_t size,
-                     StoredBytes* out) {
+// viewed in place when `keep` owns them (`pinned` bytes in all), copied otherwise.
+Result<Codec> Encode(int level, std::shared_ptr<const void> keep, size_t pinned,
+                     const uint8_t* data, size_t size, StoredBytes* out) {
   if (level == 0 || size == 0) {
     if (keep) {
-      *out = StoredBytes::View(std::move(keep), data, size);
+      *out = StoredBytes::View(std::move(keep), pinned, data, size);
     } else {
       out->owned.assign(reinterpret_cast<const char*>(data), size);
     }
@@ -217,7 +217,7 @@ Status Adder::Stage(ObjectType type, const Digest& id, uint64_t raw_size, Codec 
 Status Adder::StageRaw(ObjectType type, const Digest& id, std::string_view payload) {
   if (Known(id)) return Status::OK();
   StoredBytes stored;
-  CAIRN_ASSIGN_OR_RAISE(auto codec, Encode(options_.compression_level, nullptr,
+  CAIRN_ASSIGN_OR_RAISE(auto codec, Encode(options_.compression_level, nullptr, 0,
                                            reinterpret_cast<const uint8_t*>(payload.data()),
                                            payload.size(), &stored));
   return Stage(type, id, payload.size(), codec, std::move(stored));
@@ -247,8 +247,8 @@ Result<Adder::FileResult> Adder::HashSmallFile(const std::string& path, uint64_t
     o.id = c.id;
     o.fresh = !cache_->Contains(c.id);
     if (o.fresh) {
-      CAIRN_ASSIGN_OR_RAISE(
-          o.codec, Encode(options_.compression_level, data, p + offset, c.size, &o.stored));
+      CAIRN_ASSIGN_OR_RAISE(o.codec, Encode(options_.compression_level, data, data->size(),
+                                            p + offset, c.size, &o.stored));
     }
     offset += c.size;
   }
@@ -344,8 +344,9 @@ Result<Pointer> Adder::AddLargeFile(const std::string& path, uint64_t size, bool
         o.id = Sha256::Of(start, len);
         o.fresh = !cache_->Contains(o.id);
         if (o.fresh) {
-          CAIRN_ASSIGN_OR_RAISE(o.codec,
-                                Encode(options_.compression_level, block, start, len, &o.stored));
+          CAIRN_ASSIGN_OR_RAISE(
+              o.codec, Encode(options_.compression_level, block, kBlock + ChunkerLimits::kMax,
+                              start, len, &o.stored));
         }
         return o;
       });

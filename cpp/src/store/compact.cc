@@ -59,6 +59,74 @@ bool SettledElsewhere(const ObjectStore& store, const Digest& id, uint32_t pack)
   return false;
 }
 
+struct PackOutcome {
+  uint64_t objects = 0, bytes_before = 0, bytes_after = 0;
+};
+
+// Writes and registers the replacement of pack `p` (see CompactPacks).
+Result<PackOutcome> CompactPack(ObjectStore& store, uint32_t p,
+                                const std::vector<IndexRecord>& records, int level,
+                                arrow::internal::ThreadPool& pool, const ProgressFn& progress,
+                                uint64_t* done) {
+  PackOutcome outcome;
+  std::vector<IndexRecord> wanted;
+  for (const auto& r : records) {
+    outcome.bytes_before += kEntryHeaderSize + r.stored_size;
+    if (!SettledElsewhere(store, r.id, p)) wanted.push_back(r);
+  }
+  std::sort(wanted.begin(), wanted.end(),
+            [](const IndexRecord& a, const IndexRecord& b) { return a.offset < b.offset; });
+  std::vector<std::vector<IndexRecord>> spans;
+  for (const auto& r : wanted) {
+    if (spans.empty() ||
+        r.offset + kEntryHeaderSize + r.stored_size - spans.back().front().offset > kSpan) {
+      spans.emplace_back();
+    }
+    spans.back().push_back(r);
+  }
+  if (spans.empty()) return outcome;  // every object has a settled copy elsewhere
+  CAIRN_ASSIGN_OR_RAISE(auto writer, PackWriter::Create(store.dir(), TempFile::Mode::kDirect));
+  std::deque<arrow::Future<std::vector<Entry>>> pending;
+  const size_t window = 2 * static_cast<size_t>(pool.GetCapacity());
+  size_t next = 0;
+  Status failure;
+  while (next < spans.size() || !pending.empty()) {
+    while (failure.ok() && next < spans.size() && pending.size() < window) {
+      auto f = pool.Submit(CompactSpan, std::cref(store), p, spans[next++], level);
+      if (!f.ok()) {
+        failure = f.status();
+        break;
+      }
+      pending.push_back(*f);
+    }
+    if (pending.empty()) break;
+    auto result = pending.front().result();
+    pending.pop_front();
+    if (!failure.ok()) continue;  // wait for what is running, then fail
+    if (!result.ok()) {
+      failure = result.status();
+      continue;
+    }
+    for (const Entry& e : *result) {
+      failure = writer->Append(e.record.type, e.record.id, e.record.raw_size, e.record.codec,
+                               e.stored->data(), static_cast<size_t>(e.stored->size()));
+      if (!failure.ok()) break;
+      if (e.was_deferred) {
+        *done += e.record.raw_size;
+        ++outcome.objects;
+      }
+    }
+    if (failure.ok() && progress && !progress(*done)) {
+      failure = Status::Cancelled("compaction cancelled");
+    }
+  }
+  CAIRN_RETURN_NOT_OK(failure);
+  CAIRN_ASSIGN_OR_RAISE(auto name, writer->Finish(store.dir()));
+  outcome.bytes_after = writer->size();
+  store.AddPack(name, writer->records());
+  return outcome;
+}
+
 }  // namespace
 
 uint64_t DeferredBytes(const ObjectStore& store) {
@@ -92,67 +160,16 @@ Result<CompactStats> CompactPacks(ObjectStore& store, int level, const ProgressF
                      [](const IndexRecord& r) { return r.codec == Codec::kDeferred; })) {
       continue;
     }
-    std::vector<IndexRecord> wanted;
-    uint64_t pack_bytes = 0;
-    for (const auto& r : records) {
-      pack_bytes += kEntryHeaderSize + r.stored_size;
-      if (!SettledElsewhere(store, r.id, p)) wanted.push_back(r);
+    auto outcome = CompactPack(store, p, records, level, *pool, progress, &done);
+    if (!outcome.ok()) {
+      if (outcome.status().IsCancelled()) return outcome.status();
+      // This pack stays as it is (fsck names what is wrong in it); the others go on.
+      stats.problems.push_back(outcome.status().message());
+      continue;
     }
-    std::sort(wanted.begin(), wanted.end(),
-              [](const IndexRecord& a, const IndexRecord& b) { return a.offset < b.offset; });
-    std::vector<std::vector<IndexRecord>> spans;
-    for (const auto& r : wanted) {
-      if (spans.empty() ||
-          r.offset + kEntryHeaderSize + r.stored_size - spans.back().front().offset > kSpan) {
-        spans.emplace_back();
-      }
-      spans.back().push_back(r);
-    }
-    std::unique_ptr<PackWriter> writer;
-    if (!spans.empty()) {
-      CAIRN_ASSIGN_OR_RAISE(writer, PackWriter::Create(store.dir(), TempFile::Mode::kDirect));
-    }
-    std::deque<arrow::Future<std::vector<Entry>>> pending;
-    const size_t window = 2 * static_cast<size_t>(n_threads);
-    size_t next = 0;
-    Status failure;
-    while (next < spans.size() || !pending.empty()) {
-      while (failure.ok() && next < spans.size() && pending.size() < window) {
-        auto f = pool->Submit(CompactSpan, std::cref(store), p, spans[next++], level);
-        if (!f.ok()) {
-          failure = f.status();
-          break;
-        }
-        pending.push_back(*f);
-      }
-      if (pending.empty()) break;
-      auto result = pending.front().result();
-      pending.pop_front();
-      if (!failure.ok()) continue;
-      if (!result.ok()) {
-        failure = result.status();
-        continue;
-      }
-      for (const Entry& e : *result) {
-        failure = writer->Append(e.record.type, e.record.id, e.record.raw_size, e.record.codec,
-                                 e.stored->data(), static_cast<size_t>(e.stored->size()));
-        if (!failure.ok()) break;
-        if (e.was_deferred) {
-          done += e.record.raw_size;
-          ++stats.objects;
-        }
-      }
-      if (failure.ok() && progress && !progress(done)) {
-        failure = Status::Cancelled("compaction cancelled");
-      }
-    }
-    CAIRN_RETURN_NOT_OK(failure);
-    if (writer) {
-      CAIRN_ASSIGN_OR_RAISE(auto name, writer->Finish(store.dir()));
-      stats.bytes_after += writer->size();
-      store.AddPack(name, writer->records());
-    }
-    stats.bytes_before += pack_bytes;
+    stats.objects += outcome->objects;
+    stats.bytes_before += outcome->bytes_before;
+    stats.bytes_after += outcome->bytes_after;
     ++stats.packs;
     stats.replaced.push_back(names[p]);
   }

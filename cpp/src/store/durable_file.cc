@@ -43,22 +43,21 @@ Result<TempFile> TempFile::Create(const std::string& dir, Mode mode) {
     std::snprintf(name, sizeof(name), "/%s%016llx", kTempPrefix,
                   static_cast<unsigned long long>(rng()));
     std::string path = dir + name;
-    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
-    int fd = -1;
-    std::unique_ptr<Staging> staging;
-    if (mode == Mode::kDirect) {
-      fd = ::open(path.c_str(), flags | O_DIRECT, 0644);
-      if (fd >= 0) {
-        staging = std::make_unique<Staging>();
-        if (staging->bytes == nullptr) return Status::OutOfMemory("no buffer for '", path, "'");
-      } else if (errno == EINVAL) {  // tmpfs and others: no O_DIRECT
-        fd = ::open(path.c_str(), flags, 0644);
-      }
-    } else {
-      fd = ::open(path.c_str(), flags, 0644);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      if (errno == EEXIST) continue;
+      return ErrnoError("cannot create", path, errno);
     }
-    if (fd >= 0) return TempFile(fd, path, std::move(staging));
-    if (errno != EEXIST) return ErrnoError("cannot create", path, errno);
+    TempFile file(fd, path, nullptr);
+    // Direct only where the file system takes the flag (not tmpfs before Linux 6.6, ...).
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (mode == Mode::kDirect && flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_DIRECT) == 0) {
+      file.staging_ = std::make_unique<Staging>();
+      if (file.staging_->bytes == nullptr) {
+        return Status::OutOfMemory("no buffer to write '", path, "'");  // `file` removes it
+      }
+    }
+    return file;
   }
   return Status::IOError("cannot create a temporary file in '", dir, "'");
 }

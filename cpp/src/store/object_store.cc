@@ -1,6 +1,7 @@
 #include "cairn/store/object_store.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "cairn/io/file_io.h"
 
@@ -68,6 +69,17 @@ void ObjectStore::AddPackLocked(const std::string& name, std::vector<IndexRecord
   number_of_[name] = number;
   for (const auto& r : records) locations_.emplace(r.id, Location{number, r});
   records_.push_back(std::move(records));
+}
+
+void ObjectStore::ForgetPack(uint32_t pack) {
+  std::unique_lock lock(mutex_);
+  if (pack >= records_.size()) return;
+  for (const auto& r : records_[pack]) {
+    auto [begin, end] = locations_.equal_range(r.id);
+    for (auto it = begin; it != end;) {
+      it = it->second.pack == pack ? locations_.erase(it) : std::next(it);
+    }
+  }
 }
 
 bool ObjectStore::Contains(const Digest& id) const {
@@ -168,28 +180,26 @@ Result<std::shared_ptr<arrow::Buffer>> ObjectStore::Read(const Digest& id) const
                             "' (run `cairn fetch` to get it from the remote)");
   }
   std::string problems;
+  std::unordered_set<uint32_t> tried;
   bool vanished = false;  // a pack deleted since the indexes were read
   for (const auto& copy : copies) {
+    tried.insert(copy.pack);
     auto payload = ReadCopy(copy);
     if (payload.ok()) return payload;
-    vanished |= dynamic_cast<io::NotFoundDetail*>(payload.status().detail().get()) != nullptr;
+    if (dynamic_cast<io::NotFoundDetail*>(payload.status().detail().get()) != nullptr) {
+      vanished = true;
+      const_cast<ObjectStore*>(this)->ForgetPack(copy.pack);
+    }
     problems += "\n  " + payload.status().message();
   }
-  if (vanished) {
+  if (vanished && const_cast<ObjectStore*>(this)->Refresh().ok()) {
     // A compaction or gc replaced the pack: its objects are in a pack written before the
-    // old one was deleted. Look at the folder again and read any copy not tried yet.
-    size_t known;
-    {
-      std::shared_lock lock(mutex_);
-      known = names_.size();
-    }
-    if (const_cast<ObjectStore*>(this)->Refresh().ok()) {
-      for (const auto& copy : Find(id)) {
-        if (copy.pack < known) continue;  // tried above
-        auto payload = ReadCopy(copy);
-        if (payload.ok()) return payload;
-        problems += "\n  " + payload.status().message();
-      }
+    // old one was deleted. Read any copy not tried yet.
+    for (const auto& copy : Find(id)) {
+      if (tried.count(copy.pack)) continue;
+      auto payload = ReadCopy(copy);
+      if (payload.ok()) return payload;
+      problems += "\n  " + payload.status().message();
     }
   }
   return Status::IOError(

@@ -2,7 +2,7 @@
 
 namespace cairn::store {
 namespace {
-constexpr uint64_t kMaxQueued = 32ull << 20;
+constexpr uint64_t kMaxQueued = 64ull << 20;
 }  // namespace
 
 PackAppender::PackAppender(std::unique_ptr<PackWriter> writer)
@@ -18,7 +18,11 @@ Status PackAppender::Push(ObjectType type, const Digest& id, uint64_t raw_size, 
   space_.wait(lock, [this] { return !error_.ok() || queued_bytes_ < kMaxQueued; });
   if (!error_.ok()) return error_;
   const size_t size = stored.bytes().size();
-  queued_bytes_ += size;
+  if (!stored.keep) {
+    queued_bytes_ += size;
+  } else if (pins_[stored.keep.get()]++ == 0) {
+    queued_bytes_ += stored.pinned;
+  }
   pushed_bytes_ += kEntryHeaderSize + size;
   queue_.push_back({type, id, raw_size, codec, std::move(stored)});
   ready_.notify_one();
@@ -35,13 +39,25 @@ void PackAppender::Loop() {
       item = std::move(queue_.front());
       queue_.pop_front();
     }
+    bool failed;
+    {
+      std::lock_guard lock(mutex_);
+      failed = !error_.ok();
+    }
     const std::string_view bytes = item.stored.bytes();
-    Status st = error_.ok() ? writer_->Append(item.type, item.id, item.raw_size, item.codec,
-                                              bytes.data(), bytes.size())
-                            : Status::OK();
+    Status st = failed ? Status::OK()
+                       : writer_->Append(item.type, item.id, item.raw_size, item.codec,
+                                         bytes.data(), bytes.size());
+    const void* pin = item.stored.keep.get();
+    const size_t pinned = item.stored.pinned;
     item.stored = {};  // the block it viewed can be reused
     std::lock_guard lock(mutex_);
-    queued_bytes_ -= bytes.size();
+    if (pin == nullptr) {
+      queued_bytes_ -= bytes.size();
+    } else if (--pins_[pin] == 0) {
+      pins_.erase(pin);
+      queued_bytes_ -= pinned;
+    }
     if (!st.ok() && error_.ok()) error_ = st;
     space_.notify_one();
   }

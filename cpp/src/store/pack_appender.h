@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "cairn/store/pack.h"
 
@@ -20,16 +21,19 @@ struct StoredBytes {
   std::string owned;
   std::shared_ptr<const void> keep;
   std::string_view viewed;
+  size_t pinned = 0;  // the size of what `keep` keeps alive
 
-  static StoredBytes View(std::shared_ptr<const void> keep, const uint8_t* data, size_t size) {
-    return {{}, std::move(keep), {reinterpret_cast<const char*>(data), size}};
+  static StoredBytes View(std::shared_ptr<const void> keep, size_t pinned, const uint8_t* data,
+                          size_t size) {
+    return {{}, std::move(keep), {reinterpret_cast<const char*>(data), size}, pinned};
   }
   std::string_view bytes() const { return keep ? viewed : std::string_view(owned); }
 };
 
 /// Owns a PackWriter while a writer thread appends queued entries to it. Push() blocks when
-/// more than a bounded number of bytes wait. Errors (a full disk) come back from the next
-/// Push() and from Finish(). Push and Finish are called from one thread.
+/// more than a bounded number of bytes wait (a viewed buffer counts whole, once, however
+/// many waiting entries view it: that is the memory they hold). Errors (a full disk) come back from
+/// the next Push() and from Finish(). Push and Finish are called from one thread.
 class PackAppender {
  public:
   explicit PackAppender(std::unique_ptr<PackWriter> writer);
@@ -57,6 +61,7 @@ class PackAppender {
   std::condition_variable ready_, space_;
   std::deque<Item> queue_;
   uint64_t queued_bytes_ = 0;
+  std::unordered_map<const void*, uint32_t> pins_;  // viewed buffers: waiting entries each
   uint64_t pushed_bytes_ = 0;
   bool done_ = false;
   Status error_;

@@ -171,6 +171,29 @@ TEST_F(StoreTest, DirectWritesReadBackExactly) {
   EXPECT_EQ(Read((root_ / "direct.bin").string()), want);
 }
 
+// A pack with a damaged object is left as it is and named; the other packs are compacted.
+TEST_F(StoreTest, CompactionSkipsADamagedPackAndCompactsTheRest) {
+  auto cache = Open("cache");
+  Pointer a = Add(cache, Write("w/a.txt", Text(60000, 12)));
+  Pointer b = Add(cache, Write("w/b.txt", Text(60000, 13)));
+  auto names = cache->pack_names();
+  ASSERT_EQ(names.size(), 2u);
+  std::string damaged = cache->PackPath(0);
+  std::string bytes = Read(damaged);
+  bytes[bytes.size() / 2] ^= 0x20;
+  std::ofstream(damaged, std::ios::binary | std::ios::trunc) << bytes;
+  auto stats = CompactPacks(*Open("cache"), 1, nullptr);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  ASSERT_EQ(stats->problems.size(), 1u);
+  EXPECT_NE(stats->problems[0].find(names[0]), std::string::npos) << stats->problems[0];
+  EXPECT_EQ(stats->replaced, std::vector<std::string>{names[1]});
+  ASSERT_EQ(*DropRedundantPacks(*Open("cache"), stats->replaced), 1u);
+  auto after = Open("cache");
+  auto mat = Materializer::Make(after).ValueOrDie();
+  EXPECT_TRUE(mat->WriteFile(b.oid, b.size, false, (root_ / "out/b").string()).ok());
+  EXPECT_FALSE(mat->WriteFile(a.oid, a.size, false, (root_ / "out/a").string()).ok());
+}
+
 // A pack is dropped only when each of its objects has a copy elsewhere.
 TEST_F(StoreTest, DropRedundantPacksKeepsAPackWithTheOnlyCopy) {
   auto cache = Open("cache");

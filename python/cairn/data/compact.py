@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .repo import CairnError, Repo, _store
 
@@ -42,7 +42,6 @@ class CompactResult:
     dropped: int = 0         # old packs deleted
     seconds: float = 0.0
     skipped: bool = False    # --auto and another compaction was running
-    kept: list[str] = field(default_factory=list)  # replaced packs not deleted (see compact)
 
 
 def auto_enabled(repo: Repo) -> bool:
@@ -57,33 +56,84 @@ def _lock_path(repo: Repo):
     return repo.dir / "cache" / "compact.lock"
 
 
+def _again_path(repo: Repo):
+    return repo.dir / "cache" / "compact.again"
+
+
+MAX_PASSES = 8  # adds that keep coming while a compaction runs are picked up this often
+
+
 def compact(repo: Repo, level: int = COMPACT_LEVEL, progress=None, wait: bool = True) -> CompactResult:
-    """Compresses every deferred object in the cache. With ``wait=False`` (background runs)
-    returns at once, ``skipped``, if another compaction holds the compaction lock."""
+    """Compresses every deferred object in the cache, including what adds store while it
+    runs. With ``wait=False`` (background runs) it does not wait for a compaction that is
+    already running: it asks that one to look again (``compact.again``) and returns
+    ``skipped``. Packs that cannot be compacted stay as they are; the error names them
+    (the others are compacted)."""
     if not 1 <= level <= 19:
         raise CairnError(f"--level must be 1 to 19 (zstd), not {level}")
     start = time.perf_counter()
     (repo.dir / "cache").mkdir(parents=True, exist_ok=True)
+    result = CompactResult()
+    problems: list[str] = []
     with open(_lock_path(repo), "a+") as guard:
-        try:
-            fcntl.flock(guard, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
+        if not _take(guard, repo, wait):
             return CompactResult(skipped=True)
-        with repo.lock():
-            repo._cache = None  # packs another process added since this Repo opened
-            cache = repo.cache()
-            total = _store.deferred_bytes(cache)
-            if total == 0:
-                return CompactResult(seconds=time.perf_counter() - start)
-            callback = progress("compact", total) if progress else None
-            stats = _store.compact_packs(cache, level, callback)
+        while True:
+            for _ in range(MAX_PASSES):
+                _again_path(repo).unlink(missing_ok=True)
+                if not _one_pass(repo, level, progress, result, problems):
+                    break
+            fcntl.flock(guard, fcntl.LOCK_UN)
+            # An add that found this run busy asked for another look after our last pass:
+            # take the lock again (unless that add's own run has taken it).
+            if not _again_path(repo).exists() or not _take(guard, repo, wait=False, ask=False):
+                break
+    result.seconds = time.perf_counter() - start
+    if problems:
+        raise CairnError("compaction left some packs as they were (the rest is compacted):\n  "
+                         + "\n  ".join(problems) + "\n(`cairn fsck` checks every pack)")
+    return result
+
+
+def _take(guard, repo: Repo, wait: bool, ask: bool = True) -> bool:
+    """Takes the compaction lock; without waiting, if it is busy, leaves ``compact.again``
+    for the holder (when ``ask``) and tries once more (the holder may just have let go)."""
+    try:
+        fcntl.flock(guard, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        return True
+    except BlockingIOError:
+        if not ask:
+            return False
+        _again_path(repo).touch()
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+
+def _one_pass(repo: Repo, level: int, progress, result: CompactResult, problems: list) -> bool:
+    """Compacts what is deferred now; False when there was nothing to do."""
+    with repo.lock():
+        cache = repo.cache()
+        total = _store.deferred_bytes(cache)
+        if total == 0:
+            return False
+        callback = progress("compact", total) if progress else None
+        stats = _store.compact_packs(cache, level, callback)
+    if stats["replaced"]:
         with repo.lock(exclusive=True):
-            # Freshly opened: exactly what is on disk now (a gc may have run in between).
-            repo._cache = None
-            dropped = _store.drop_redundant_packs(repo.cache(), stats["replaced"])
-        repo._cache = None
-    return CompactResult(stats["packs"], stats["objects"], stats["bytes_before"],
-                         stats["bytes_after"], dropped, time.perf_counter() - start)
+            # Freshly opened (by the lock): exactly what is on disk now.
+            result.dropped += _store.drop_redundant_packs(repo.cache(), stats["replaced"])
+    repo._cache = None
+    result.packs += stats["packs"]
+    result.objects += stats["objects"]
+    result.bytes_before += stats["bytes_before"]
+    result.bytes_after += stats["bytes_after"]
+    new = [p for p in stats["problems"] if p not in problems]
+    problems.extend(new)
+    # Packs that failed stay deferred: another pass would only fail on them again.
+    return not stats["problems"] and bool(stats["replaced"])
 
 
 def start_background(repo: Repo) -> subprocess.Popen:
@@ -106,10 +156,16 @@ def start_background(repo: Repo) -> subprocess.Popen:
 
 def after_add(repo: Repo) -> subprocess.Popen | None:
     """Starts a background compaction when an add left enough deferred data (and automatic
-    compaction is on); returns the process, or None."""
-    if _store.deferred_bytes(repo.cache()) < AUTO_BYTES or not auto_enabled(repo):
+    compaction is on); returns the process, or None. The add has succeeded whatever happens
+    here: a failure to start one is a warning (the data stays raw until `cairn compact`)."""
+    try:
+        if _store.deferred_bytes(repo.cache()) < AUTO_BYTES or not auto_enabled(repo):
+            return None
+        return start_background(repo)
+    except (OSError, ValueError) as e:
+        print(f"cairn: warning: could not start a background compaction ({e}); the new data "
+              "stays uncompressed until `cairn compact`", file=sys.stderr)
         return None
-    return start_background(repo)
 
 
 def run_auto(repo: Repo) -> CompactResult:

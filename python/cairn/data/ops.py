@@ -291,7 +291,7 @@ def _pointers_for(repo: Repo, paths: list[str] | None, all_commits: bool) -> lis
     return [(repo.read_pointer(p), p) for p in repo.worktree_pointers(paths)]
 
 
-PUSH_LEVEL = 3  # zstd level of what push sends (add stores level 1: fast; remotes: denser)
+PUSH_LEVEL = 3  # zstd level of what push sends (the cache has level 1 after compaction)
 
 
 def push(repo: Repo, remote: str | None = None, paths: list[str] | None = None,

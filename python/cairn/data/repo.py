@@ -13,6 +13,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -125,10 +126,19 @@ class Repo:
 
     @contextlib.contextmanager
     def lock(self, exclusive: bool = False) -> Iterator[None]:
-        """Shared for commands that only add; exclusive for gc (which deletes)."""
+        """Shared for commands that only add; exclusive for what deletes packs (gc, dropping
+        damaged copies, compaction's last step). Says so when it has to wait. The cache is
+        opened afresh inside: a pack another process replaced meanwhile is seen as gone."""
         self.dir.mkdir(exist_ok=True)
         with open(self.dir / "lock", "a+") as f:
-            fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+            try:
+                fcntl.flock(f, mode | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print("cairn: waiting for another cairn command on this repository "
+                      "(or a background compaction) to finish ...", file=sys.stderr, flush=True)
+                fcntl.flock(f, mode)
+            self._cache = None
             try:
                 yield
             finally:
@@ -192,14 +202,14 @@ class Repo:
             except OSError:
                 return None
             for e in entries:
-                if e.name.startswith(TEMP_PREFIX):
-                    continue  # a killed write: add skips it too
                 if e.is_symlink():
                     return None
                 rel = prefix + e.name
                 if e.is_dir(follow_symlinks=False):
                     stack.append((Path(e.path), rel + "/"))
                     continue
+                if e.name.startswith(TEMP_PREFIX):
+                    continue  # a killed write: add skips such files too
                 st = e.stat(follow_symlinks=False)
                 if not stat.S_ISREG(st.st_mode):
                     return None

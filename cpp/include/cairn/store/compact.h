@@ -20,6 +20,7 @@ struct CompactStats {
   uint64_t bytes_before = 0;          // size of the packs compacted
   uint64_t bytes_after = 0;           // size of their replacements
   std::vector<std::string> replaced;  // names of the packs compacted: to be dropped
+  std::vector<std::string> problems;  // why a pack could not be compacted (it stays)
 };
 
 /// For every pack of a local store that holds deferred objects, writes a replacement pack
@@ -27,8 +28,10 @@ struct CompactStats {
 /// kRaw, when that is not smaller), the others copied as stored. Every object is verified
 /// before it is copied; one that already has a compressed or raw copy in another pack is
 /// left out. The replacement is durable and registered before this returns; the compacted
-/// packs stay (readers may be using them) until DropRedundantPacks. Callers hold the
-/// store's lock shared. Progress counts payload bytes of deferred objects compressed.
+/// packs stay (readers may be using them) until DropRedundantPacks. A pack that cannot be
+/// compacted (an object fails verification, the disk is full) is left as it is and its
+/// error goes into `problems`; the others are compacted. Callers hold the store's lock
+/// shared. Progress counts payload bytes of deferred objects compressed.
 Result<CompactStats> CompactPacks(ObjectStore& store, int level, const ProgressFn& progress,
                                   int threads = 0);
 

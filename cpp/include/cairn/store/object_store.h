@@ -72,6 +72,8 @@ class ObjectStore {
       : fs_(std::move(fs)), dir_(std::move(dir)) {}
   Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenPack(uint32_t pack) const;
   void AddPackLocked(const std::string& name, std::vector<IndexRecord> records);
+  // Drops the locations of a pack found deleted (its number stays taken).
+  void ForgetPack(uint32_t pack);
   // The payload of entry `r` in `entry` (its header and stored bytes), checked against `r`.
   Result<std::shared_ptr<arrow::Buffer>> PayloadOfEntry(const IndexRecord& r,
                                                         std::shared_ptr<arrow::Buffer> entry,
