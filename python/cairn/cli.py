@@ -101,6 +101,11 @@ def _cmd_status(args) -> int:
         print(f"{len(rows)} tracked path(s), all up to date")
     for s in changed:
         print(f"{s.state + ':':14} {s.path}" + (f"  ({s.detail})" if s.detail else ""))
+    deferred, running = compact.pending(repo)
+    if deferred:
+        print(f"{_size(deferred)} of added data "
+              + ("is being compressed by a background compaction" if running else
+                 "waits to be compressed (`cairn compact` does it now)"))
     return 1 if changed and args.exit_code else 0
 
 

@@ -68,6 +68,14 @@ def test_add_defers_compression_and_compact_compresses(repo):
     assert "nothing to compress" in repo("compact")
 
 
+def test_status_says_what_waits_to_be_compressed(repo):
+    (repo.root / "a.txt").write_bytes(_hex_text(2 << 20))
+    repo("add", "a.txt")
+    assert "of added data waits to be compressed" in repo("status")
+    repo("compact")
+    assert "compressed" not in repo("status")
+
+
 def test_add_with_a_level_compresses_at_once(repo):
     (repo.root / "a.txt").write_bytes(_hex_text(4 << 20))
     repo("add", "--level", "3", "a.txt")

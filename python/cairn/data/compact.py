@@ -136,6 +136,20 @@ def _one_pass(repo: Repo, level: int, progress, result: CompactResult, problems:
     return not stats["problems"] and bool(stats["replaced"])
 
 
+def pending(repo: Repo) -> tuple[int, bool]:
+    """(payload bytes waiting to be compressed, whether a compaction is running now)."""
+    deferred = _store.deferred_bytes(repo.cache())
+    running = False
+    if deferred and _lock_path(repo).exists():
+        with open(_lock_path(repo), "a+") as guard:
+            try:
+                fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(guard, fcntl.LOCK_UN)
+            except BlockingIOError:
+                running = True
+    return deferred, running
+
+
 def start_background(repo: Repo) -> subprocess.Popen:
     """Starts ``cairn compact --auto`` detached from this process (its own session, so
     Ctrl-C in the terminal does not reach it), at the lowest CPU priority. Errors go to
