@@ -148,6 +148,24 @@ def test_an_add_during_a_compaction_is_compacted_too(repo):
     assert not (repo.root / ".cairn/cache/compact.again").exists()
 
 
+def test_gc_and_checkout_during_a_compaction_lose_nothing(repo):
+    versions = _versions(repo, 2, 32 << 20)
+    packs = repo.root / ".cairn" / "cache" / "packs"
+    proc = subprocess.Popen([sys.executable, "-m", "cairn", "-q", "compact"], cwd=repo.root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline and not any(
+            p.name.startswith(".cairn-tmp") for p in packs.iterdir()):
+        time.sleep(0.002)  # until the compaction writes its replacement pack
+    repo("gc", "--force")  # waits for the compaction's shared lock, or runs between its steps
+    _check_every_version(repo, versions)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert _deferred(repo.root) == 0
+    assert "every pack and object verified" in repo("fsck")
+    _check_every_version(repo, versions)
+
+
 @pytest.mark.parametrize("when", ["writing", "written"])
 def test_compaction_killed_then_rerun_loses_nothing(repo, when):
     versions = _versions(repo, 2, 48 << 20)
