@@ -30,7 +30,9 @@ def test_add_writes_pointer_gitignore_and_git_lfs_compatible_oid(repo):
     # git sees the pointer and the .gitignore, never the data
     status = repo.git("status", "--porcelain", "--untracked-files=all")
     assert "data/corpus.txt.cairn" in status and "data/corpus.txt\n" not in status
-    assert repo("status").strip() == "1 tracked path(s), all up to date"
+    shown = repo("status").splitlines()
+    assert shown[0] == "1 tracked path(s), all up to date"
+    assert "of added data waits to be compressed" in shown[1]  # add stored it raw
 
 
 def test_status_checkout_and_refusal_to_lose_unsaved_changes(repo):
