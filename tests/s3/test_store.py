@@ -125,7 +125,7 @@ def _check_round_trip(repo, tmp_path, capsys):
 def test_server_restarted_while_push_retries_push_completes(repo, bucket, s3_env, tmp_path,
                                                             capsys, monkeypatch):
     # Enough retries to span the stop and the server's restart on a busy machine (the
-    # default, 6 attempts, backs off for 0.8-1.6 s in all).
+    # default, 6 attempts, backs off for 0.8-1.6 s in all; 10 attempts for 8-16 s).
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "10")
     _big_repo(repo, bucket)
     proc = _push_until_a_pack_lands(repo, s3_env, bucket)
