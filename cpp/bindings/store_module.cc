@@ -1,12 +1,16 @@
 // cairn._core.store: converts arguments, results, progress callbacks and errors between
 // Python and the C++ store (cpp/src/store); no logic. Pointers cross as their file text.
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/map.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
+
+#include <functional>
+#include <map>
 
 #include "cairn/io/file_io.h"
 #include "cairn/store/adder.h"
@@ -96,6 +100,13 @@ std::vector<Pointer> ParsePointers(const std::vector<std::pair<std::string, std:
 
 Digest ParseId(const std::string& hex) { return Unwrap(Digest::FromHex(hex)); }
 
+KnownOids ParseKnown(const std::map<std::string, std::string>& known) {
+  KnownOids out;
+  out.reserve(known.size());
+  for (const auto& [path, hex] : known) out.emplace(path, ParseId(hex));
+  return out;
+}
+
 std::vector<std::string> Hexes(const std::vector<Digest>& ids) {
   std::vector<std::string> out;
   out.reserve(ids.size());
@@ -117,11 +128,11 @@ std::shared_ptr<ObjectStore> OpenStore(const std::string& uri, const cairn::py::
 }
 
 // Runs Adder::AddFile or AddDirectory without the GIL, reporting to a Python callable.
-std::string AddWithProgress(Adder& adder, cairn::Result<Pointer> (Adder::*add)(const std::string&),
-                            const std::string& path, nb::object progress) {
+template <typename Add>
+std::string AddWithProgress(Adder& adder, Add add, const std::string& path, nb::object progress) {
   PyProgress p{progress};
   adder.set_progress(p.Fn());
-  auto r = Released([&] { return (adder.*add)(path); });
+  auto r = Released([&] { return std::invoke(add, adder, path); });
   adder.set_progress(nullptr);  // `p` ends here
   p.Finish(r.status());
   return EncodePointer(*r);
@@ -201,10 +212,18 @@ void BindStore(nb::module_& parent) {
           nb::arg("path"), nb::arg("progress").none() = nb::none())
       .def(
           "add_directory",
-          [](Adder& a, const std::string& path, nb::object progress) {
-            return AddWithProgress(a, &Adder::AddDirectory, path, progress);
+          [](Adder& a, const std::string& path, nb::object progress,
+             const std::map<std::string, std::string>& known) {
+            KnownOids oids = ParseKnown(known);
+            return AddWithProgress(
+                a,
+                [&oids](Adder& adder, const std::string& p) { return adder.AddDirectory(p, oids); },
+                path, progress);
           },
-          nb::arg("path"), nb::arg("progress").none() = nb::none())
+          nb::arg("path"), nb::arg("progress").none() = nb::none(),
+          nb::arg("known") = std::map<std::string, std::string>{},
+          "Adds a folder; `known` maps relative paths to hex oids of files whose stat says "
+          "they did not change (they are not read when the cache has them).")
       .def("commit", [](Adder& a) { return Unwrap(Released([&] { return a.Commit(); })); })
       .def("stats", [](const Adder& a) {
         const auto& s = a.stats();
@@ -295,14 +314,21 @@ void BindStore(nb::module_& parent) {
       nb::arg("path"), nb::arg("threads") = 0);
   m.def(
       "manifest_id",
-      [](const std::string& path) {
-        auto entries = Unwrap(Released([&] { return ScanDirectory(path); }));
+      [](const std::string& path, const std::map<std::string, std::string>& known) {
+        KnownOids oids = ParseKnown(known);
+        auto entries = Unwrap(Released([&] { return ScanDirectory(path, 0, oids); }));
         uint64_t total = 0;
-        for (const auto& e : entries) total += e.size;
-        return std::make_tuple(Sha256::Of(EncodeManifest(entries)).ToHex(), total, entries.size());
+        std::map<std::string, std::string> files;
+        for (const auto& e : entries) {
+          total += e.size;
+          files.emplace(e.path, e.oid.ToHex());
+        }
+        return std::make_tuple(Sha256::Of(EncodeManifest(entries)).ToHex(), total, entries.size(),
+                               std::move(files));
       },
-      nb::arg("path"),
-      "(manifest id, total size, file count) `cairn add` would record for a folder.");
+      nb::arg("path"), nb::arg("known") = std::map<std::string, std::string>{},
+      "(manifest id, total size, file count, {relative path: oid}) `cairn add` would record "
+      "for a folder; files in `known` (relative path -> hex oid) are not read.");
   m.def("validate_relative_path", [](const std::string& path, const std::string& where) {
     Check(ValidateRelativePath(path, where));
   });

@@ -378,7 +378,7 @@ Result<Pointer> Adder::AddLargeFile(const std::string& path, uint64_t size, bool
   return Pointer{Pointer::Kind::kFile, oid, size, executable, 0};
 }
 
-Result<Pointer> Adder::AddDirectory(const std::string& root) {
+Result<Pointer> Adder::AddDirectory(const std::string& root, const KnownOids& known) {
   CAIRN_ASSIGN_OR_RAISE(auto items, ListTree(root));
   std::vector<ManifestEntry> manifest;
   manifest.reserve(items.size());
@@ -412,6 +412,13 @@ Result<Pointer> Adder::AddDirectory(const std::string& root) {
   for (size_t i = 0; i < items.size() && failure.ok(); ++i) {
     const TreeFile& item = items[i];
     total += item.size;
+    if (auto it = known.find(item.rel); it != known.end() && Known(it->second)) {
+      FileResult r;  // no chunks to stage: the file is in the cache already
+      r.oid = it->second;
+      r.size = item.size;
+      pending.emplace_back(i, arrow::Future<FileResult>::MakeFinished(std::move(r)));
+      continue;
+    }
     if (item.size > kSmallFile) {
       while (failure.ok() && !pending.empty()) failure = drain_one();
       if (!failure.ok()) break;

@@ -194,7 +194,8 @@ Result<Digest> HashFile(const std::string& path) {
   return digest;
 }
 
-Result<std::vector<ManifestEntry>> ScanDirectory(const std::string& root, int threads) {
+Result<std::vector<ManifestEntry>> ScanDirectory(const std::string& root, int threads,
+                                                 const KnownOids& known) {
   CAIRN_ASSIGN_OR_RAISE(auto files, ListTree(root));
   std::vector<ManifestEntry> entries;
   entries.reserve(files.size());
@@ -203,6 +204,11 @@ Result<std::vector<ManifestEntry>> ScanDirectory(const std::string& root, int th
   std::vector<arrow::Future<Digest>> futures;
   futures.reserve(entries.size());
   for (const auto& e : entries) {
+    auto it = known.find(e.path);
+    if (it != known.end()) {
+      futures.push_back(arrow::Future<Digest>::MakeFinished(it->second));
+      continue;
+    }
     CAIRN_ASSIGN_OR_RAISE(auto f,
                           pool->Submit([path = root + "/" + e.path]() { return HashFile(path); }));
     futures.push_back(f);

@@ -223,6 +223,29 @@ TEST_F(StoreTest, SmallAndEmptyFilesAndDirectories) {
   EXPECT_EQ(*mat->WriteDirectory(p.oid, (root_ / "out").string()), 0u);  // already there
 }
 
+// A file whose oid the caller vouches for (its stat did not change) is not read, if the
+// cache has that oid; one the cache lacks is read. Shown with oids that do not match.
+TEST_F(StoreTest, AddAndScanOfAFolderTakeKnownOidsTheCacheHas) {
+  auto cache = Open("cache");
+  Write("d/a.txt", "aaa");
+  Write("d/b.txt", "bbb");
+  Add(cache, (root_ / "d").string());
+  const Digest b = Sha256::Of(std::string("bbb"));
+  const Digest unknown = Sha256::Of(std::string("not in the cache"));
+  KnownOids known{{"a.txt", b}, {"b.txt", unknown}};
+  auto adder = Adder::Make(cache, (root_ / "tmp").string(), {}).ValueOrDie();
+  auto p = adder->AddDirectory((root_ / "d").string(), known);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE(adder->Commit().ok());
+  auto entries = Materializer::Make(cache).ValueOrDie()->ReadManifest(p->oid).ValueOrDie();
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].oid, b);                               // taken, not read
+  EXPECT_EQ(entries[1].oid, Sha256::Of(std::string("bbb")));  // not in the cache: read
+  auto scanned = ScanDirectory((root_ / "d").string(), 0, {{"a.txt", unknown}}).ValueOrDie();
+  EXPECT_EQ(scanned[0].oid, unknown);  // a scan only describes: it takes what it is given
+  EXPECT_EQ(scanned[1].oid, b);
+}
+
 TEST_F(StoreTest, SymlinkInADirectoryIsRefused) {
   auto cache = Open("cache");
   Write("d/a.txt", "a");

@@ -65,14 +65,14 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
     with repo.lock():
         cache = repo.cache()
         adder = _store.Adder.make(cache, str(repo.tmp), level)
-        staged = []
+        staged, folders = [], []
         for given, rel, full in targets:
             start = time.perf_counter()
             before = adder.stats()
             is_dir = full.is_dir()
-            signature = None
+            scan = None
             if is_dir:
-                unchanged, signature = _unchanged_dir(repo, cache, rel, full)
+                unchanged, scan = _unchanged_dir(repo, cache, rel, full)
             else:
                 unchanged = _unchanged_file(repo, cache, rel, full)
             if unchanged is not None:
@@ -85,8 +85,9 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
             total = _tree_size(full) if is_dir else full.stat().st_size
             callback = progress(f"add {rel}", total)
             try:
-                if is_dir:
-                    pointer = adder.add_directory(str(full), callback)
+                if is_dir:  # files the stat cache vouches for are not read again
+                    pointer = adder.add_directory(str(full), callback,
+                                                  repo.known_oids(full, scan))
                 else:
                     pointer = adder.add_file(str(full), callback)
             except ValueError as e:
@@ -95,8 +96,8 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
             kind, oid, size, executable, files = parse_pointer(pointer, rel + POINTER_SUFFIX)
             if kind == "file":
                 repo.remember_oid(full, oid, hashed_at)
-            elif signature:
-                repo.remember_tree(full, signature, (oid, size, files), hashed_at)
+            elif scan:
+                folders.append((full, scan, (oid, size, files), hashed_at))
             staged.append((rel, pointer))
             results.append(AddResult(
                 rel, rel + POINTER_SUFFIX, kind, size, files if kind == "dir" else 1,
@@ -109,6 +110,10 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
         for r in results:  # each path's data is durable only now
             if not r.unchanged:
                 r.seconds += committed
+        for full, scan, recorded, hashed_at in folders:  # their files' oids, from the manifest
+            files = {p: o for p, o, _, _ in _store.Materializer.make(cache, 1).read_manifest(
+                recorded[0])}
+            repo.remember_tree(full, scan, recorded, hashed_at, files)
         for rel, pointer in staged:
             repo.add_to_gitignore(rel)
             repo.write_pointer(rel + POINTER_SUFFIX, pointer)
@@ -135,19 +140,19 @@ def _unchanged_file(repo: Repo, cache, rel: str, full: Path) -> str | None:
 
 def _unchanged_dir(repo: Repo, cache, rel: str, full: Path):
     """(the current pointer text if the folder is already recorded by it, per the stat
-    cache, and its manifest is in the cache, else None; the folder's signature now)."""
-    recorded, signature = repo.cached_tree(full)
+    cache, and its manifest is in the cache, else None; the folder's scan now)."""
+    recorded, scan = repo.cached_tree(full)
     pointer_path = repo.root / (rel + POINTER_SUFFIX)
     if recorded is None or not pointer_path.is_file():
-        return None, signature
+        return None, scan
     try:
         text = repo.read_pointer(rel + POINTER_SUFFIX)
     except CairnError:
-        return None, signature
+        return None, scan
     kind, oid, size, _, files = parse_pointer(text, rel + POINTER_SUFFIX)
     if kind == "dir" and (oid, size, files) == recorded and cache.contains(oid):
-        return text, signature
-    return None, signature
+        return text, scan
+    return None, scan
 
 
 def _tree_size(folder: Path) -> int:

@@ -7,6 +7,7 @@ remotes. The heavy work (hashing, chunking, packs, transfers) is in ``cairn._cor
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -61,6 +62,15 @@ def _git(root: Path | str, *args: str, input: bytes | None = None, check: bool =
     if check and proc.returncode != 0:
         raise CairnError(f"git {' '.join(args)} failed: {proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout
+
+
+@dataclasses.dataclass
+class TreeScan:
+    """A tracked folder's files as ``stat`` sees them (``Repo.scan_tree``)."""
+
+    signature: str                          # SHA-256 over every file's path and stat fields
+    newest: int                             # the newest mtime_ns among them
+    files: dict[str, os.stat_result]        # relative path -> stat
 
 
 class Repo:
@@ -188,13 +198,13 @@ class Repo:
             [st.st_size, st.st_mtime_ns, st.st_ino, oid, hashed_at_ns, st.st_ctime_ns]
         self._state_dirty = True
 
-    # -- the same for tracked folders: their manifest id while no file in them changed
-    def tree_signature(self, full: Path) -> tuple[str, int] | None:
-        """(SHA-256 over every file's path, size, executable bit, mtime, ctime and inode
-        below ``full``; the newest mtime among them), from stat calls only. None
-        when something in the folder cannot be tracked (a symlink, a socket ...): the full
-        scan then reports it."""
-        rows, newest, stack = [], 0, [(full, "")]
+    # -- the same for tracked folders: their manifest id while no file in them changed, and
+    # each file's oid while it did not change (so an edit re-hashes only the edited files)
+    def scan_tree(self, full: Path) -> "TreeScan | None":
+        """Every file below ``full`` with its stat, and a signature over them (path, size,
+        executable bit, mtime, ctime, inode), from stat calls only. None when something in
+        the folder cannot be tracked (a symlink, a socket ...): the full scan reports it."""
+        files, rows, newest, stack = {}, [], 0, [(full, "")]
         while stack:
             folder, prefix = stack.pop()
             try:
@@ -213,41 +223,62 @@ class Repo:
                 st = e.stat(follow_symlinks=False)
                 if not stat.S_ISREG(st.st_mode):
                     return None
+                files[rel] = st
                 rows.append(f"{rel}\0{st.st_size} {st.st_mode & 0o100} {st.st_mtime_ns} "
                             f"{st.st_ctime_ns} {st.st_ino}")
                 newest = max(newest, st.st_mtime_ns)
         rows.sort()
-        return hashlib.sha256("\n".join(rows).encode("utf-8", "surrogateescape")).hexdigest(), newest
+        digest = hashlib.sha256("\n".join(rows).encode("utf-8", "surrogateescape")).hexdigest()
+        return TreeScan(digest, newest, files)
 
-    def cached_tree(self, full: Path) -> tuple[tuple[str, int, int] | None, tuple[str, int] | None]:
+    def cached_tree(self, full: Path) -> tuple[tuple[str, int, int] | None, "TreeScan | None"]:
         """(the stat cache's (manifest id, total size, file count) for a work-tree folder or
-        None, the folder's signature now). Trusted only if no file in it changed and the
-        newest was already 2 s old when it was hashed (as for files)."""
-        signature = self.tree_signature(full)
+        None, the folder's scan now). Trusted only if no file in it changed and the newest
+        was already 2 s old when it was hashed (as for files)."""
+        scan = self.scan_tree(full)
         entry = self._load_state().get(full.relative_to(self.root).as_posix() + "/")
-        if signature and entry and len(entry) == 6 and entry[0] == signature[0] \
-                and signature[1] + 2_000_000_000 < entry[4]:
-            return (entry[1], entry[2], entry[3]), signature
-        return None, signature
+        if scan and entry and len(entry) == 6 and entry[0] == scan.signature \
+                and scan.newest + 2_000_000_000 < entry[4]:
+            return (entry[1], entry[2], entry[3]), scan
+        return None, scan
+
+    def known_oids(self, full: Path, scan: "TreeScan | None") -> dict[str, str]:
+        """{relative path: oid} of the folder's files the stat cache vouches for (same
+        size, mtime, inode and ctime as when hashed, and 2 s old then)."""
+        if scan is None:
+            return {}
+        state, prefix, known = self._load_state(), full.relative_to(self.root).as_posix() + "/", {}
+        for rel, st in scan.files.items():
+            entry = state.get(prefix + rel)
+            if entry and len(entry) == 6 and entry[:3] == [st.st_size, st.st_mtime_ns, st.st_ino] \
+                    and entry[5] == st.st_ctime_ns and st.st_mtime_ns + 2_000_000_000 < entry[4]:
+                known[rel] = entry[3]
+        return known
 
     def tree_oid(self, full: Path) -> tuple[str, int, int]:
         """(manifest id, total size, file count) of a work-tree folder, as `cairn add` would
         record it: from the stat cache while no file in it changed (stat calls only), else
-        by hashing every file."""
-        recorded, signature = self.cached_tree(full)
+        by hashing the files the stat cache cannot vouch for."""
+        recorded, scan = self.cached_tree(full)
         if recorded:
             return recorded
         hashed_at = time.time_ns()
-        recorded = _store.manifest_id(str(full))
-        if signature:
-            self.remember_tree(full, signature, recorded, hashed_at)
-        return recorded
+        oid, total, count, files = _store.manifest_id(str(full), self.known_oids(full, scan))
+        if scan:
+            self.remember_tree(full, scan, (oid, total, count), hashed_at, files)
+        return oid, total, count
 
-    def remember_tree(self, full: Path, signature: tuple[str, int], recorded: tuple[str, int, int],
-                      hashed_at_ns: int) -> None:
-        """Records a folder's manifest id for its signature (taken before it was hashed)."""
-        key = full.relative_to(self.root).as_posix() + "/"
-        self._load_state()[key] = [signature[0], *recorded, hashed_at_ns, signature[1]]
+    def remember_tree(self, full: Path, scan: "TreeScan", recorded: tuple[str, int, int],
+                      hashed_at_ns: int, files: dict[str, str]) -> None:
+        """Records a folder's manifest id and its files' oids (``files``: relative path ->
+        oid) with the stats of ``scan``, taken before they were hashed."""
+        state, prefix = self._load_state(), full.relative_to(self.root).as_posix() + "/"
+        state[prefix] = [scan.signature, *recorded, hashed_at_ns, scan.newest]
+        for rel, oid in files.items():
+            st = scan.files.get(rel)
+            if st is not None:
+                state[prefix + rel] = [st.st_size, st.st_mtime_ns, st.st_ino, oid, hashed_at_ns,
+                                       st.st_ctime_ns]
         self._state_dirty = True
 
     def save_state(self) -> None:

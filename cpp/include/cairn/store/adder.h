@@ -60,7 +60,9 @@ class Adder {
   Result<Pointer> AddFile(const std::string& path);
   /// Every regular file below `path`; symlinks, sockets and the like are refused (the error
   /// names them). The pointer's oid is the id of the directory's manifest.
-  Result<Pointer> AddDirectory(const std::string& path);
+  /// Files in `known` whose oid the cache has are not read (their stat said they did not
+  /// change since they were hashed).
+  Result<Pointer> AddDirectory(const std::string& path, const KnownOids& known = {});
   /// Writes the staged pack and its index durably into the cache. Returns the pack name, or
   /// "" when nothing new was staged.
   Result<std::string> Commit();

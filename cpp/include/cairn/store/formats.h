@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "cairn/common/status.h"
@@ -34,6 +35,10 @@ struct ManifestEntry {
   uint64_t size = 0;
   bool executable = false;
 };
+
+/// Oids of files in a folder that the caller knows did not change since they were hashed
+/// (relative path -> oid): scans and adds take them instead of reading the files.
+using KnownOids = std::unordered_map<std::string, Digest>;
 
 /// The manifest text for `entries` (sorted by path here).
 std::string EncodeManifest(std::vector<ManifestEntry> entries);

@@ -60,6 +60,7 @@ Result<Digest> HashFile(const std::string& path);
 
 /// What `cairn add` would record for a directory, without storing anything: every regular
 /// file's path, oid, size and mode (hashed in parallel), sorted by path.
-Result<std::vector<ManifestEntry>> ScanDirectory(const std::string& root, int threads = 0);
+Result<std::vector<ManifestEntry>> ScanDirectory(const std::string& root, int threads = 0,
+                                                 const KnownOids& known = {});
 
 }  // namespace cairn::store
