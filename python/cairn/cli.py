@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from contextlib import contextmanager
 
@@ -289,6 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _bars_closed():
             return args.func(args)
+    except BrokenPipeError:
+        # The reader went away (`cairn status | head`): stop quietly, as git does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except (CairnError, ValueError, OSError, LookupError) as e:
         print(f"cairn {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -301,6 +303,19 @@ def test_folder_stat_cache_sees_files_below_a_folder_named_like_a_temporary_file
     assert "all up to date" in repo("status")
     (inner / "f.bin").write_bytes(b"two")
     assert "modified:" in repo("status")
+
+
+def test_output_to_a_closed_pipe_stops_quietly(repo):
+    (repo.root / "a.txt").write_text("a")
+    repo("add", "a.txt")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # as `cairn status | head -0` would
+    try:
+        proc = subprocess.run([sys.executable, "-m", "cairn", "status"], cwd=repo.root,
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141 and proc.stderr == ""
 
 
 def test_read_text_at_a_revision_reads_tracked_data(repo, monkeypatch):
