@@ -86,7 +86,8 @@ def demo_store(corpus: Path, tmpdir: Path) -> None:
     _git(work, "commit", "-qam", "corpus v2")
     _cairn(work, "compact")
     cache = _size(packs)
-    print(f"  -> add v2 (one file edited; every file hashed, only new chunks stored) at "
+    print(f"  -> add v2 (one file edited; files whose stat did not change are not read "
+          f"again, only new chunks are stored) at "
           f"{raw / t_add2 / 2**20:.0f} MiB/s; both versions take {cache / 2**20:.0f} MiB "
           f"({cache / raw:.2f}x one raw copy)")
     t_push = _cairn(work, "push", "--all-commits")  # every version, not just the checked-out one
