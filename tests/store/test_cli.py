@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -303,6 +304,19 @@ def test_folder_stat_cache_sees_files_below_a_folder_named_like_a_temporary_file
     assert "all up to date" in repo("status")
     (inner / "f.bin").write_bytes(b"two")
     assert "modified:" in repo("status")
+
+
+def test_gc_force_forgets_stat_cache_entries_of_deleted_paths(repo):
+    (repo.root / "d").mkdir()
+    for name in ("a", "b"):
+        (repo.root / "d" / name).write_text(name)
+    repo("add", "d")
+    state = json.loads((repo.root / ".cairn" / "state").read_text())
+    assert {"d/", "d/a", "d/b"} <= set(state)
+    (repo.root / "d" / "b").unlink()
+    repo("gc", "--force")
+    state = json.loads((repo.root / ".cairn" / "state").read_text())
+    assert "d/b" not in state and "d/a" in state
 
 
 def test_output_to_a_closed_pipe_stops_quietly(repo):

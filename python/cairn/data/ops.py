@@ -448,6 +448,8 @@ def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
             _clean_stale([d for d in data_folders if d.is_dir() and not d.is_symlink()],
                          recursive=True)
             shutil.rmtree(repo.dir / "cache" / "files", ignore_errors=True)
+            repo.prune_state()  # stat-cache entries of deleted files and folders
+            repo.save_state()
     return GcResult(not force, **stats)
 
 

@@ -281,6 +281,15 @@ class Repo:
                                        st.st_ctime_ns]
         self._state_dirty = True
 
+    def prune_state(self) -> int:
+        """Forgets stat-cache entries of paths that no longer exist; returns how many."""
+        state = self._load_state()
+        gone = [k for k in state if not (self.root / k.rstrip("/")).exists()]
+        for k in gone:
+            del state[k]
+        self._state_dirty |= bool(gone)
+        return len(gone)
+
     def save_state(self) -> None:
         if not self._state_dirty:
             return
