@@ -121,6 +121,20 @@ auto Released(F&& f) {
   return f();
 }
 
+// Runs f(progress function) without the GIL; re-raises a Python error from the callback
+// (Ctrl-C included), else f's error; returns f's value.
+template <typename F>
+auto WithProgress(nb::object progress, F&& f) {
+  PyProgress prog{progress};
+  decltype(f(prog.Fn())) r;
+  {
+    nb::gil_scoped_release release;
+    r = f(prog.Fn());
+  }
+  prog.Finish(r.status());
+  return std::move(r).MoveValueUnsafe();
+}
+
 std::shared_ptr<ObjectStore> OpenStore(const std::string& uri, const cairn::py::S3Spec& s3) {
   auto resolved =
       Unwrap(Released([&] { return cairn::io::ResolvePath(uri, cairn::py::ToS3Settings(s3)); }));
@@ -352,17 +366,13 @@ void BindStore(nb::module_& parent) {
         std::vector<Digest> want, bad;
         for (const auto& id : ids) want.push_back(ParseId(id));
         for (const auto& id : replace) bad.push_back(ParseId(id));
-        PyProgress prog{progress};
-        cairn::Result<TransferStats> r;
-        {
-          nb::gil_scoped_release release;
-          r = CopyObjects(*source, *dest, want, bad, tmp_dir, prog.Fn(), threads, level);
-        }
-        prog.Finish(r.status());
+        auto r = WithProgress(progress, [&](const ProgressFn& fn) {
+          return CopyObjects(*source, *dest, want, bad, tmp_dir, fn, threads, level);
+        });
         nb::dict d;
-        d["objects"] = r->objects;
-        d["bytes"] = r->bytes;
-        d["packs"] = r->packs;
+        d["objects"] = r.objects;
+        d["bytes"] = r.bytes;
+        d["packs"] = r.packs;
         return d;
       },
       nb::arg("source"), nb::arg("dest"), nb::arg("ids"), nb::arg("replace"), nb::arg("tmp_dir"),
@@ -370,15 +380,10 @@ void BindStore(nb::module_& parent) {
   m.def(
       "verify",
       [](std::shared_ptr<ObjectStore> store, nb::object progress) {
-        PyProgress prog{progress};
-        cairn::Result<std::vector<Damage>> r;
-        {
-          nb::gil_scoped_release release;
-          r = Verify(*store, prog.Fn());
-        }
-        prog.Finish(r.status());
+        auto damage =
+            WithProgress(progress, [&](const ProgressFn& fn) { return Verify(*store, fn); });
         std::vector<std::tuple<std::string, std::string, std::string>> out;
-        for (const auto& d : *r) out.emplace_back(d.file, d.object, d.what);
+        for (const auto& d : damage) out.emplace_back(d.file, d.object, d.what);
         return out;
       },
       nb::arg("store"), nb::arg("progress").none() = nb::none());
@@ -397,20 +402,16 @@ void BindStore(nb::module_& parent) {
   m.def(
       "compact_packs",
       [](std::shared_ptr<ObjectStore> store, int level, nb::object progress, int threads) {
-        PyProgress prog{progress};
-        cairn::Result<CompactStats> r;
-        {
-          nb::gil_scoped_release release;
-          r = CompactPacks(*store, level, prog.Fn(), threads);
-        }
-        prog.Finish(r.status());
+        auto r = WithProgress(progress, [&](const ProgressFn& fn) {
+          return CompactPacks(*store, level, fn, threads);
+        });
         nb::dict d;
-        d["packs"] = r->packs;
-        d["objects"] = r->objects;
-        d["bytes_before"] = r->bytes_before;
-        d["bytes_after"] = r->bytes_after;
-        d["replaced"] = r->replaced;
-        d["problems"] = r->problems;
+        d["packs"] = r.packs;
+        d["objects"] = r.objects;
+        d["bytes_before"] = r.bytes_before;
+        d["bytes_after"] = r.bytes_after;
+        d["replaced"] = r.replaced;
+        d["problems"] = r.problems;
         return d;
       },
       nb::arg("store"), nb::arg("level"), nb::arg("progress").none() = nb::none(),

@@ -2,7 +2,6 @@
 
 #include <arrow/util/future.h>
 #include <arrow/util/thread_pool.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <deque>
@@ -198,14 +197,7 @@ Result<uint64_t> DropRedundantPacks(ObjectStore& store, const std::vector<std::s
       }
     }
     if (!redundant) continue;
-    // The index goes first: a pack without an index is not part of the store.
-    const std::string base = store.dir() + "/" + all_names[p];
-    for (const char* suffix : {".idx", ".pack"}) {
-      const std::string path = base + suffix;
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        return ErrnoError("cannot delete", path, errno);
-      }
-    }
+    CAIRN_RETURN_NOT_OK(store.DeletePack(p));
     dropped.insert(p);
   }
   if (!dropped.empty()) CAIRN_RETURN_NOT_OK(SyncDirectory(store.dir()));

@@ -80,17 +80,43 @@ TempFile::~TempFile() {
   if (!path_.empty()) ::unlink(path_.c_str());
 }
 
-Status TempFile::WriteOut(const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd_, data, size);
+Status TempFile::WriteAll(iovec* next, int count) {
+  while (count > 0) {
+    if (next->iov_len == 0) {
+      ++next;
+      --count;
+      continue;
+    }
+    ssize_t n = ::writev(fd_, next, count);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoError("cannot write", path_, errno);
     }
-    data += n;
-    size -= static_cast<size_t>(n);
+    for (auto left = static_cast<size_t>(n); left > 0;) {  // skip what was written
+      const size_t step = std::min(left, next->iov_len);
+      next->iov_base = static_cast<char*>(next->iov_base) + step;
+      next->iov_len -= step;
+      left -= step;
+      if (next->iov_len == 0 && count > 0) {
+        ++next;
+        --count;
+      }
+    }
   }
   return Status::OK();
+}
+
+Status TempFile::WriteOut(const char* data, size_t size) {
+  iovec part{const_cast<char*>(data), size};
+  return WriteAll(&part, 1);
+}
+
+void TempFile::StartWriteBack() {
+  if (size_ - flushed_ < kWriteBackEvery) return;
+  // Only a hint: an error here shows up again at fsync.
+  (void)::sync_file_range(fd_, static_cast<off64_t>(flushed_),
+                          static_cast<off64_t>(size_ - flushed_), SYNC_FILE_RANGE_WRITE);
+  flushed_ = size_;
 }
 
 Status TempFile::Unstage() {
@@ -106,12 +132,7 @@ Status TempFile::Append(std::string_view bytes) {
   size_ += bytes.size();
   if (!staging_) {
     CAIRN_RETURN_NOT_OK(WriteOut(bytes.data(), bytes.size()));
-    if (size_ - flushed_ >= kWriteBackEvery) {
-      // Only a hint: an error here shows up again at fsync.
-      (void)::sync_file_range(fd_, static_cast<off64_t>(flushed_),
-                              static_cast<off64_t>(size_ - flushed_), SYNC_FILE_RANGE_WRITE);
-      flushed_ = size_;
-    }
+    StartWriteBack();
     return Status::OK();
   }
   while (!bytes.empty()) {
@@ -124,18 +145,16 @@ Status TempFile::Append(std::string_view bytes) {
     do {
       n = ::write(fd_, staging_->bytes, Staging::kCapacity);
     } while (n < 0 && errno == EINTR);
-    if (n < 0 && errno == EINVAL) {  // the file system took the flag but not the write
+    // EINVAL: the file system took the flag but not the write.
+    if (n < 0 && errno != EINVAL) return ErrnoError("cannot write", path_, errno);
+    const size_t written = n < 0 ? 0 : static_cast<size_t>(n);
+    if (written != Staging::kCapacity) {
+      // Refused, or a short direct write (a full disk on some file systems): what is left
+      // of the staged bytes and the rest of `bytes` are written buffered.
+      std::memmove(staging_->bytes, staging_->bytes + written, Staging::kCapacity - written);
+      staging_->used = Staging::kCapacity - written;
       CAIRN_RETURN_NOT_OK(Unstage());
       size_ -= bytes.size();  // counted above; Append counts it again
-      return Append(bytes);   // the rest, buffered
-    }
-    if (n < 0) return ErrnoError("cannot write", path_, errno);
-    if (static_cast<size_t>(n) != Staging::kCapacity) {
-      // A short direct write (a full disk on some file systems): the rest, buffered.
-      std::memmove(staging_->bytes, staging_->bytes + n, Staging::kCapacity - n);
-      staging_->used = Staging::kCapacity - static_cast<size_t>(n);
-      CAIRN_RETURN_NOT_OK(Unstage());
-      size_ -= bytes.size();
       return Append(bytes);
     }
     staging_->used = 0;
@@ -154,37 +173,9 @@ Status TempFile::Write(std::string_view first, std::string_view second) {
   }
   iovec parts[2] = {{const_cast<char*>(first.data()), first.size()},
                     {const_cast<char*>(second.data()), second.size()}};
-  iovec* next = parts;
-  int count = 2;
-  while (count > 0) {
-    if (next->iov_len == 0) {
-      ++next;
-      --count;
-      continue;
-    }
-    ssize_t n = ::writev(fd_, next, count);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("cannot write", path_, errno);
-    }
-    size_ += static_cast<uint64_t>(n);
-    for (auto left = static_cast<size_t>(n); left > 0;) {  // skip what was written
-      const size_t step = std::min(left, next->iov_len);
-      next->iov_base = static_cast<char*>(next->iov_base) + step;
-      next->iov_len -= step;
-      left -= step;
-      if (next->iov_len == 0 && count > 0) {
-        ++next;
-        --count;
-      }
-    }
-  }
-  if (size_ - flushed_ >= kWriteBackEvery) {
-    // Only a hint: an error here shows up again at fsync.
-    (void)::sync_file_range(fd_, static_cast<off64_t>(flushed_),
-                            static_cast<off64_t>(size_ - flushed_), SYNC_FILE_RANGE_WRITE);
-    flushed_ = size_;
-  }
+  CAIRN_RETURN_NOT_OK(WriteAll(parts, 2));
+  size_ += first.size() + second.size();
+  StartWriteBack();
   return Status::OK();
 }
 

@@ -1,9 +1,12 @@
 #include "cairn/store/object_store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <unordered_set>
 
 #include "cairn/io/file_io.h"
+#include "cairn/store/durable_file.h"
 
 namespace cairn::store {
 
@@ -69,6 +72,26 @@ void ObjectStore::AddPackLocked(const std::string& name, std::vector<IndexRecord
   number_of_[name] = number;
   for (const auto& r : records) locations_.emplace(r.id, Location{number, r});
   records_.push_back(std::move(records));
+}
+
+Status ObjectStore::DeletePack(uint32_t pack) {
+  const bool local = fs_->type_name() == "local";
+  const std::string base = dir_ + "/" + pack_names().at(pack);
+  for (const char* suffix : {".idx", ".pack"}) {  // the index first
+    const std::string path = base + suffix;
+    if (local) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return ErrnoError("cannot delete", path, errno);
+      }
+    } else {
+      auto st = fs_->DeleteFile(path);
+      if (!st.ok() && fs_->GetFileInfo(path).ValueOr(arrow::fs::FileInfo{}).type() !=
+                          arrow::fs::FileType::NotFound) {
+        return Status::IOError("cannot delete '", path, "': ", st.message());
+      }
+    }
+  }
+  return Status::OK();
 }
 
 void ObjectStore::ForgetPack(uint32_t pack) {

@@ -118,22 +118,7 @@ Status RewritePack(ObjectStore& store, uint32_t p, const std::vector<const Index
       CAIRN_RETURN_NOT_OK(Publish(std::move(writer), store, tmp_dir));
     }
   }
-  std::string base = store.dir() + "/" + store.pack_names()[p];
-  for (const char* suffix : {".idx", ".pack"}) {
-    std::string path = base + suffix;
-    if (local) {
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        return ErrnoError("cannot delete", path, errno);
-      }
-    } else {
-      auto st = store.fs().DeleteFile(path);
-      if (!st.ok() && store.fs().GetFileInfo(path).ValueOr(arrow::fs::FileInfo{}).type() !=
-                          arrow::fs::FileType::NotFound) {
-        return Status::IOError("cannot delete '", path, "': ", st.message());
-      }
-    }
-  }
-  return Status::OK();
+  return store.DeletePack(p);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // the folder. Used for everything the store writes locally (packs, indexes, pointers).
 #pragma once
 
+#include <sys/uio.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,8 +47,10 @@ class TempFile {
   struct Staging;  // the aligned buffer of direct mode
   TempFile(int fd, std::string path, std::unique_ptr<Staging> staging);
   Status Append(std::string_view bytes);
+  Status WriteAll(iovec* parts, int count);        // all of them, at the file's offset
   Status WriteOut(const char* data, size_t size);  // all of it, at the file's offset
-  Status Unstage();  // leaves direct mode: what is staged is written buffered
+  void StartWriteBack();  // buffered: asks the kernel to write back every few MiB
+  Status Unstage();       // leaves direct mode: what is staged is written buffered
 
   int fd_ = -1;
   std::string path_;

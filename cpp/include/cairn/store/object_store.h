@@ -56,6 +56,10 @@ class ObjectStore {
   /// Reads and verifies one copy.
   Result<std::shared_ptr<arrow::Buffer>> ReadCopy(const Location& where) const;
 
+  /// Deletes pack `pack`'s index, then the pack (a pack without an index is not part of
+  /// the store); files already gone are fine. Callers hold the store's lock exclusively.
+  /// Lookups still list the pack until the store is opened again.
+  Status DeletePack(uint32_t pack);
   /// Registers a pack just written into this store's folder.
   void AddPack(const std::string& name, std::vector<IndexRecord> records);
 
