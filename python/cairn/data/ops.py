@@ -121,17 +121,25 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
     return results
 
 
-def _unchanged_file(repo: Repo, cache, rel: str, full: Path) -> str | None:
-    """The current pointer text if the file is already recorded by it (per the stat cache)
-    and its data is in the cache: `cairn add` of an unchanged file is then instant."""
-    pointer_path = repo.root / (rel + POINTER_SUFFIX)
-    if not pointer_path.is_file() or full.is_symlink():
+def _recorded_pointer(repo: Repo, rel: str) -> tuple[str, tuple] | None:
+    """(text, parsed fields) of the pointer that records ``rel`` now, or None if there is
+    none or it cannot be read (add then writes a new one)."""
+    if not (repo.root / (rel + POINTER_SUFFIX)).is_file():
         return None
     try:
         text = repo.read_pointer(rel + POINTER_SUFFIX)
     except CairnError:
         return None
-    kind, oid, size, executable, _ = parse_pointer(text, rel + POINTER_SUFFIX)
+    return text, parse_pointer(text, rel + POINTER_SUFFIX)
+
+
+def _unchanged_file(repo: Repo, cache, rel: str, full: Path) -> str | None:
+    """The current pointer text if the file is already recorded by it (per the stat cache)
+    and its data is in the cache: `cairn add` of an unchanged file is then instant."""
+    pointer = None if full.is_symlink() else _recorded_pointer(repo, rel)
+    if pointer is None:
+        return None
+    text, (kind, oid, size, executable, _) = pointer
     st = full.stat()
     if kind != "file" or st.st_size != size or bool(st.st_mode & 0o100) != executable:
         return None
@@ -142,14 +150,10 @@ def _unchanged_dir(repo: Repo, cache, rel: str, full: Path):
     """(the current pointer text if the folder is already recorded by it, per the stat
     cache, and its manifest is in the cache, else None; the folder's scan now)."""
     recorded, scan = repo.cached_tree(full)
-    pointer_path = repo.root / (rel + POINTER_SUFFIX)
-    if recorded is None or not pointer_path.is_file():
+    pointer = _recorded_pointer(repo, rel) if recorded is not None else None
+    if pointer is None:
         return None, scan
-    try:
-        text = repo.read_pointer(rel + POINTER_SUFFIX)
-    except CairnError:
-        return None, scan
-    kind, oid, size, _, files = parse_pointer(text, rel + POINTER_SUFFIX)
+    text, (kind, oid, size, _, files) = pointer
     if kind == "dir" and (oid, size, files) == recorded and cache.contains(oid):
         return text, scan
     return None, scan

@@ -64,6 +64,21 @@ def _git(root: Path | str, *args: str, input: bytes | None = None, check: bool =
     return proc.stdout
 
 
+def _file_entry(st: os.stat_result, oid: str, hashed_at_ns: int) -> list:
+    """A file's stat-cache entry: its stat when it was hashed, its oid, and when."""
+    return [st.st_size, st.st_mtime_ns, st.st_ino, oid, hashed_at_ns, st.st_ctime_ns]
+
+
+def _vouched_oid(entry: list | None, st: os.stat_result) -> str | None:
+    """The entry's oid if the file's stat now is the one it was hashed with (ctime too: an
+    in-place edit that restores the mtime, rsync -t or touch -r, changes it) and the file
+    was already 2 s old then; else None."""
+    if entry and len(entry) == 6 and entry[:3] == [st.st_size, st.st_mtime_ns, st.st_ino] \
+            and entry[5] == st.st_ctime_ns and st.st_mtime_ns + 2_000_000_000 < entry[4]:
+        return entry[3]
+    return None
+
+
 @dataclasses.dataclass
 class TreeScan:
     """A tracked folder's files as ``stat`` sees them (``Repo.scan_tree``)."""
@@ -177,25 +192,18 @@ class Repo:
         now = time.time_ns()
         oid = _store.hash_file(str(full))
         self._hashed[key] = oid
-        self._load_state()[full.relative_to(self.root).as_posix()] = \
-            [st.st_size, st.st_mtime_ns, st.st_ino, oid, now, st.st_ctime_ns]
+        self._load_state()[full.relative_to(self.root).as_posix()] = _file_entry(st, oid, now)
         self._state_dirty = True
         return oid
 
     def cached_oid(self, full: Path) -> str | None:
         """The stat cache's oid for a work-tree file, or None (no hashing)."""
-        st = full.stat()
         entry = self._load_state().get(full.relative_to(self.root).as_posix())
-        # ctime too: an in-place edit that restores the mtime (rsync -t, touch -r) changes it.
-        if entry and len(entry) == 6 and entry[:3] == [st.st_size, st.st_mtime_ns, st.st_ino] \
-                and entry[5] == st.st_ctime_ns and st.st_mtime_ns + 2_000_000_000 < entry[4]:
-            return entry[3]
-        return None
+        return _vouched_oid(entry, full.stat())
 
     def remember_oid(self, full: Path, oid: str, hashed_at_ns: int) -> None:
-        st = full.stat()
         self._load_state()[full.relative_to(self.root).as_posix()] = \
-            [st.st_size, st.st_mtime_ns, st.st_ino, oid, hashed_at_ns, st.st_ctime_ns]
+            _file_entry(full.stat(), oid, hashed_at_ns)
         self._state_dirty = True
 
     # -- the same for tracked folders: their manifest id while no file in them changed, and
@@ -249,10 +257,9 @@ class Repo:
             return {}
         state, prefix, known = self._load_state(), full.relative_to(self.root).as_posix() + "/", {}
         for rel, st in scan.files.items():
-            entry = state.get(prefix + rel)
-            if entry and len(entry) == 6 and entry[:3] == [st.st_size, st.st_mtime_ns, st.st_ino] \
-                    and entry[5] == st.st_ctime_ns and st.st_mtime_ns + 2_000_000_000 < entry[4]:
-                known[rel] = entry[3]
+            oid = _vouched_oid(state.get(prefix + rel), st)
+            if oid is not None:
+                known[rel] = oid
         return known
 
     def tree_oid(self, full: Path) -> tuple[str, int, int]:
@@ -277,8 +284,7 @@ class Repo:
         for rel, oid in files.items():
             st = scan.files.get(rel)
             if st is not None:
-                state[prefix + rel] = [st.st_size, st.st_mtime_ns, st.st_ino, oid, hashed_at_ns,
-                                       st.st_ctime_ns]
+                state[prefix + rel] = _file_entry(st, oid, hashed_at_ns)
         self._state_dirty = True
 
     def prune_state(self) -> int:
