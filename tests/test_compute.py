@@ -306,3 +306,137 @@ def test_compute_in_a_forked_child_after_the_pool_started():
         time.sleep(0.05)
     os.kill(pid, 9)
     pytest.fail("compute() in a forked child hung")
+
+
+# --- Dask compatibility (issue 15, item 8) ---------------------------------------------------
+import collections.abc as _abc
+import contextvars as _contextvars
+from concurrent.futures import ThreadPoolExecutor as _ThreadPoolExecutor
+
+_request_id = _contextvars.ContextVar("request_id", default="unset")
+
+
+@pytest.mark.parametrize("num_workers", [1, 2])
+def test_caller_contextvars_visible_in_tasks_on_threads(num_workers):
+    token = _request_id.set("abc")
+    try:
+        dsk = {("x", i): (_request_id.get,) for i in range(4)}
+        assert cairn.threaded.get(dsk, list(dsk), num_workers=num_workers) == ("abc",) * 4
+    finally:
+        _request_id.reset(token)
+    assert cairn.get({"x": (_request_id.get,)}, "x") == "unset"
+
+
+class _ReadOnlyGraph(_abc.Mapping):
+    def __init__(self, d):
+        self._d = d
+
+    def __getitem__(self, k):
+        return self._d[k]
+
+    def __iter__(self):
+        return iter(self._d)
+
+    def __len__(self):
+        return len(self._d)
+
+
+def test_get_accepts_mappings_that_are_not_dicts():
+    g = _ReadOnlyGraph({"x": 1, "y": (add, "x", 2)})
+    assert cairn.get(g, "y") == 3
+    assert cairn.local.get_sync(g, ["x", "y"]) == (1, 3)
+
+
+def test_get_refuses_a_non_mapping_with_a_clear_message():
+    with pytest.raises(TypeError, match="Mapping"):
+        cairn.get([("x", 1)], "x")
+
+
+def test_unknown_compute_keywords_reach_a_callable_scheduler():
+    seen = {}
+
+    def my_get(dsk, keys, **kwargs):
+        seen.update(kwargs)
+        return cairn.get(dsk, keys, scheduler="sync")
+
+    assert delayed(add)(1, 2).compute(scheduler=my_get, chunksize=7) == 3
+    assert seen == {"chunksize": 7}
+    # cairn's own schedulers ignore keywords they do not use, as Dask's do
+    assert delayed(add)(1, 2).compute(scheduler="threads", chunksize=7) == 3
+
+
+def test_get_keyword_is_refused_naming_scheduler():
+    with pytest.raises(TypeError, match="scheduler="):
+        delayed(add)(1, 2).compute(get=cairn.get)
+
+
+def test_named_schedulers_resolve_by_name():
+    cairn.base.named_schedulers["always-7"] = lambda dsk, keys, **kw: [7]
+    try:
+        assert delayed(add)(1, 2).compute(scheduler="always-7") == 7
+        with cairn.config.set(scheduler="always-7"):
+            assert delayed(add)(1, 2).compute() == 7
+    finally:
+        del cairn.base.named_schedulers["always-7"]
+    assert cairn.base.get_scheduler(scheduler="threads") is cairn.threaded.get
+    assert cairn.base.get_scheduler(scheduler="sync") is cairn.local.get_sync
+    assert cairn.base.get_scheduler() is None
+
+
+def test_thread_pool_kwarg_runs_tasks_on_that_pool():
+    def ident():
+        time.sleep(0.01)
+        return threading.get_ident()
+
+    dsk = {("x", i): (ident,) for i in range(12)}
+    with _ThreadPoolExecutor(3) as pool:
+        idents = cairn.threaded.get(dsk, list(dsk), pool=pool)
+        pool_threads = {t.ident for t in pool._threads}
+    assert set(idents) <= pool_threads
+
+
+def test_dask_protocol_collection_computes_and_persists():
+    class Pair(cairn.base.DaskMethodsMixin):
+        __slots__ = ("_dsk", "_keys")
+
+        def __init__(self, dsk, keys):
+            self._dsk, self._keys = dsk, keys
+
+        def __dask_graph__(self):
+            return self._dsk
+
+        def __dask_keys__(self):
+            return self._keys
+
+        def __dask_postcompute__(self):
+            return tuple, ()
+
+        def __dask_postpersist__(self):
+            return (lambda dsk, keys, rename=None: Pair(dsk, keys)), (self._keys,)
+
+    p = Pair({"a": 1, "b": (add, "a", 1)}, ["a", "b"])
+    assert cairn.is_dask_collection(p) and not cairn.is_dask_collection(Pair)
+    assert p.compute() == (1, 2)
+    assert cairn.compute(p, {"k": p}) == ((1, 2), {"k": (1, 2)})
+    assert p.persist().compute() == (1, 2)
+
+
+def test_unpack_collections_repacks_containers():
+    a = delayed(1) + 1
+    collections, repack = cairn.base.unpack_collections([a, 5], {"k": (a, 2)}, iter([a]))
+    assert len(collections) == 1
+    assert repack(["A"]) == (["A", 5], {"k": ("A", 2)}, ["A"])
+
+
+def test_optimize_returns_equivalent_collections():
+    a = delayed(add)(1, 2)
+    b = a + 1
+    a2, b2, c = cairn.optimize(a, b, 7)
+    assert c == 7
+    assert cairn.compute(a2, b2) == (3, 4)
+    assert dict(a2.dask) == dict(b2.dask)
+
+
+def test_annotate_is_accepted():
+    with cairn.annotate(priority=1):
+        assert (delayed(1) + 1).compute() == 2

@@ -217,3 +217,72 @@ def test_results_match_dask_delayed():
     ours = cairn.compute(*build(cairn.delayed))
     theirs = dask.compute(*build(dask.delayed), scheduler="sync")
     assert ours == theirs
+
+
+# --- Dask compatibility (issue 15, item 8) ---------------------------------------------------
+import collections as _collections
+import dataclasses as _dataclasses
+import pickle as _pickle
+
+
+def test_delayed_inside_namedtuple_argument_is_computed():
+    Point = _collections.namedtuple("Point", ["x", "y"])
+    p = cairn.delayed(lambda pt: pt.x + pt.y)(Point(cairn.delayed(1), 2))
+    assert p.compute() == 3
+    assert cairn.compute(Point(cairn.delayed(1) + 1, 5)) == (Point(2, 5),)
+
+
+def test_delayed_inside_dataclass_argument_is_computed():
+    @_dataclasses.dataclass
+    class Box:
+        a: int
+        b: int = _dataclasses.field(default=0, init=False)
+
+    box = Box(cairn.delayed(4))
+    box.b = cairn.delayed(5)
+    out = cairn.delayed(lambda bx: (bx.a, bx.b))(box)
+    assert out.compute() == (4, 5)
+
+
+def test_delayed_inside_iterator_argument_is_computed():
+    out = cairn.delayed(sum)(x for x in [cairn.delayed(1), cairn.delayed(2)])
+    assert out.compute() == 3
+    assert cairn.compute(iter([cairn.delayed(1) + 1])) == ([2],)
+
+
+def test_delayed_method_binds_self():
+    class Counter:
+        def __init__(self, n):
+            self.n = n
+
+        @cairn.delayed
+        def plus(self, k):
+            return self.n + k
+
+    assert Counter(3).plus(4).compute() == 7
+
+
+def test_delayed_as_slice_bound():
+    x = cairn.delayed([1, 2, 3, 4])
+    start = cairn.delayed(1)
+    assert x[start:].compute() == [2, 3, 4]
+    assert x[:start + 2:cairn.delayed(2)].compute() == [1, 3]
+
+
+def test_delayed_built_from_key_and_graph_as_in_dask():
+    from operator import add
+
+    d = cairn.Delayed("b", {"a": 1, "b": (add, "a", 10)})
+    assert d.compute() == 11
+    assert (d + 1).compute() == 12
+
+
+def test_delayed_without_own_task_survives_pickle():
+    d = cairn.Delayed("b", {"a": 1, "b": (abs, "a")})
+    assert _pickle.loads(_pickle.dumps(d)).compute() == 1
+
+
+def test_pure_delayed_on_distinct_objects_does_not_merge():
+    a, b = object(), object()
+    x, y = cairn.delayed(id, pure=True)(a), cairn.delayed(id, pure=True)(b)
+    assert cairn.compute(x, y) == (id(a), id(b))

@@ -3,8 +3,10 @@
 Each listed test file is copied into a temporary folder with its imports of Dask's public API
 (``dask``, ``dask.bag``, ``dask.delayed``, ``dask.base``, ``dask.threaded`` ...) rewritten to
 cairn's; imports of Dask's test utilities and internals (``dask.utils``, ``dask.utils_test``,
-``dask._task_spec``, ``dask.highlevelgraph`` ...) are left pointing at Dask. pytest runs the
-copies, and the outcome of every test is counted per file.
+``dask._task_spec``, ``dask.highlevelgraph`` ...) are left pointing at Dask. A name a swapped
+module lacks is taken from Dask only if it is a Dask internal (``DASK_ONLY`` below, or private);
+any other becomes a stand-in that fails the tests using it. pytest runs the copies, and the
+outcome of every test is counted per file.
 
 Tests about Dask internals (task order, graph layout, key names, HighLevelGraph layers...) are
 listed with their reason in ``tools/dask_tests_internals.txt`` and counted apart; the pass rate
@@ -57,18 +59,76 @@ SWAPPED = [
 ]
 
 
-SHIM = '''"""Written by tools/dask_tests.py: names cairn lacks come from Dask, and are recorded."""
+# Names of Dask's swapped modules that only Dask's internals have (private names, key-naming
+# helpers, its local scheduler's state machine, its HighLevelGraph/expression machinery). A
+# test file importing one gets Dask's; the name is reported, and tests that use it are listed
+# in dask_tests_internals.txt. Any other name cairn lacks becomes a stand-in that fails the
+# test using it, so a missing public name counts as a failure.
+DASK_ONLY = {
+    "base": {"clone_key", "collections_to_expr", "compute_as_if_collection",
+             "get_collection_names", "get_name_from_key", "replace_name_in_key"},
+    "delayed": {"to_task_dask"},
+    "local": {"finish_task", "sortkey", "start_state_from_dask"},
+    "multiprocessing": {"_dumps", "_loads", "remote_exception", "get_context"},
+}
+
+SHIM = '''"""Written by tools/dask_tests.py: names cairn lacks are recorded; Dask internals come
+from Dask, other names become stand-ins that fail the test that uses them."""
 import importlib, json, os
 
-def swap(cairn_module, dask_module, name):
-    module = importlib.import_module(cairn_module)  # a module cairn lacks fails the file
-    try:
+DASK_ONLY = %r
+
+
+class Missing:
+    def __init__(self, where):
+        self._where = where
+
+    def _fail(self, *args, **kwargs):
+        raise NotImplementedError(f"cairn lacks {self._where}")
+
+    __call__ = __iter__ = __getitem__ = __enter__ = _fail
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self._fail()
+
+
+def _name_from(module_name, name):
+    """``from module_name import name``: an attribute, else a submodule (None: neither)."""
+    module = importlib.import_module(module_name)  # a module cairn lacks fails the file
+    if hasattr(module, name):
         return getattr(module, name)
-    except AttributeError:
-        with open(os.environ["CAIRN_DASK_TESTS_FALLBACKS"], "a") as f:
-            f.write(json.dumps([cairn_module, name]) + "\\n")
+    try:
+        return importlib.import_module(f"{module_name}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{module_name}.{name}":
+            raise
+    return None
+
+
+def swap(cairn_module, dask_module, name):
+    found = _name_from(cairn_module, name)
+    if found is not None:
+        return found
+    sub = cairn_module.partition(".")[2]
+    internal = name.startswith("_") or name in DASK_ONLY.get(sub, ())
+    with open(os.environ["CAIRN_DASK_TESTS_FALLBACKS"], "a") as f:
+        f.write(json.dumps([cairn_module, name, internal]) + "\\n")
+    if internal:
         return getattr(importlib.import_module(dask_module), name)
-'''
+    return Missing(f"{cairn_module}.{name}")
+''' % (DASK_ONLY,)
+
+
+# The product's name where Dask's tests spell it in data, not code: environment variables
+# (``DASK_CONFIG``, ``DASK_A__B``) and configuration folders (``/etc/dask``, ``~/.config/dask``).
+RENAMES = [
+    ("DASK_", "CAIRN_"),
+    ('"/etc/dask"', '"/etc/cairn"'),
+    ('"etc", "dask"', '"etc", "cairn"'),
+    ('".config", "dask"', '".config", "cairn"'),
+]
 
 
 def rewrite(source: str) -> str:
@@ -112,7 +172,10 @@ def rewrite(source: str) -> str:
             edits.append((node.lineno - 1, node.end_lineno - 1, indent + "; ".join(parts) + "\n"))
     for first, last, text in sorted(edits, reverse=True):
         lines[first:last + 1] = [text]
-    return "".join(lines)
+    out = "".join(lines)
+    for old, new in RENAMES:
+        out = out.replace(old, new)
+    return out
 
 
 def load_internals() -> dict[str, str]:
@@ -196,9 +259,12 @@ def main() -> int:
         ran = c["passed"] + c["failed"]
         rate = f"{100 * c['passed'] / ran:.0f}%" if ran else "-"
         print(f"| {name} | {c['passed']} | {c['failed']} | {c['skipped']} | {c['internal']} | {rate} |")
-    if fallbacks:
-        print("\nnames cairn lacks, taken from Dask: "
-              + ", ".join(f"{m}.{n}" for m, n in fallbacks))
+    internal = [f"{m}.{n}" for m, n, dask_only in fallbacks if dask_only]
+    missing = [f"{m}.{n}" for m, n, dask_only in fallbacks if not dask_only]
+    if internal:
+        print("\nDask internals the tests import, taken from Dask: " + ", ".join(internal))
+    if missing:
+        print("\nnames cairn lacks (tests using them fail): " + ", ".join(missing))
     if args.failures:
         print("\nfailing:")
         for f in failures:

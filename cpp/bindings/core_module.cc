@@ -83,6 +83,14 @@ NB_MODULE(_core, m) {
       },
       nb::arg("dsk"), nb::arg("keys"), nb::arg("fuse") = true);
 
+  m.def(
+      "plan_chains",
+      [](nb::dict dsk, nb::object keys) {
+        return Steal(cairn::py::PlanChains(dsk.ptr(), keys.ptr()));
+      },
+      nb::arg("dsk"), nb::arg("keys"),
+      "The linear chains the plan fuses: lists of positions in `dsk`, first task first.");
+
   m.def("shutdown_pools", &cairn::py::ShutdownPools);
   m.def("shutdown_s3", [] {
     nb::gil_scoped_release release;
@@ -98,7 +106,7 @@ NB_MODULE(_core, m) {
   m.def(
       "text_scan",
       [](const std::vector<SegmentSpec>& segments, const std::string& errors,
-         const std::vector<OpSpec>& ops, const std::string& sink) {
+         const std::vector<OpSpec>& ops, const std::string& sink, int64_t partition) {
         std::vector<cairn::text::TextSegment> segs;
         for (const auto& [path, offset, size, codec, s3, listed] : segments) {
           segs.push_back({path, offset, size, ToCodec(codec), cairn::py::ToS3Settings(s3), listed});
@@ -112,10 +120,15 @@ NB_MODULE(_core, m) {
           throw nb::value_error("native text reading supports errors='strict' or 'replace'");
         }
         return NativeTaskHandle{cairn::text::MakeTextScan(std::move(segs), errors == "replace",
-                                                          std::move(text_ops), sink_kind)};
+                                                          std::move(text_ops), sink_kind,
+                                                          partition)};
       },
-      nb::arg("segments"), nb::arg("errors"), nb::arg("ops"), nb::arg("sink"));
-  m.def("merge_counts", [] { return NativeTaskHandle{cairn::text::MakeMergeCounts()}; });
+      nb::arg("segments"), nb::arg("errors"), nb::arg("ops"), nb::arg("sink"),
+      nb::arg("partition") = 0);
+  m.def(
+      "merge_counts",
+      [](bool concat) { return NativeTaskHandle{cairn::text::MakeMergeCounts(concat)}; },
+      nb::arg("concat") = false);
   m.def("sum_int64", [] { return NativeTaskHandle{cairn::text::MakeSumInt64()}; });
   m.def(
       "largest_counts",

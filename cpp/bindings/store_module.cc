@@ -16,6 +16,7 @@
 #include "cairn/store/adder.h"
 #include "cairn/store/compact.h"
 #include "cairn/store/materializer.h"
+#include "cairn/store/repair.h"
 #include "cairn/store/transfer.h"
 #include "s3_spec.h"
 
@@ -354,10 +355,11 @@ void BindStore(nb::module_& parent) {
         std::vector<const ObjectStore*> raw;
         for (const auto& s : sources) raw.push_back(s.get());
         Closure c = Unwrap(Released([&] { return CollectClosure(raw, roots); }));
-        return std::make_tuple(Hexes(c.ids), Hexes(c.missing), c.bytes);
+        return std::make_tuple(Hexes(c.ids), Hexes(c.missing), c.bytes, Hexes(c.damaged));
       },
       nb::arg("sources"), nb::arg("pointers"),
-      "(ids, missing, bytes): the objects needed to read `pointers` [(text, where)].");
+      "(ids, missing, bytes, damaged): the objects needed to read `pointers` [(text, where)], "
+      "and the manifests and recipes an earlier source had only bad copies of.");
   m.def(
       "copy_objects",
       [](std::shared_ptr<ObjectStore> source, std::shared_ptr<ObjectStore> dest,
@@ -373,6 +375,9 @@ void BindStore(nb::module_& parent) {
         d["objects"] = r.objects;
         d["bytes"] = r.bytes;
         d["packs"] = r.packs;
+        std::vector<std::pair<std::string, std::string>> rejected;
+        for (const auto& [id, why] : r.rejected) rejected.emplace_back(id.ToHex(), why);
+        d["rejected"] = rejected;
         return d;
       },
       nb::arg("source"), nb::arg("dest"), nb::arg("ids"), nb::arg("replace"), nb::arg("tmp_dir"),
@@ -396,6 +401,21 @@ void BindStore(nb::module_& parent) {
         return Unwrap(Released([&] { return DropDamagedCopies(*store, digests, tmp_dir); }));
       },
       nb::arg("store"), nb::arg("ids"), nb::arg("tmp_dir"));
+  m.def(
+      "repair_packs",
+      [](std::shared_ptr<ObjectStore> store, bool dry_run) {
+        auto r = Unwrap(Released([&] { return RepairPacks(*store, dry_run); }));
+        nb::dict d;
+        d["problems"] = r.problems;
+        d["indexes_rebuilt"] = r.indexes_rebuilt;
+        d["packs_salvaged"] = r.packs_salvaged;
+        d["packs_dropped"] = r.packs_dropped;
+        d["objects_salvaged"] = r.objects_salvaged;
+        d["objects_lost"] = r.objects_lost;
+        return d;
+      },
+      nb::arg("store"), nb::arg("dry_run"),
+      "Finds (dry_run) or repairs damaged indexes and packs gone or cut short.");
   m.def(
       "deferred_bytes", [](std::shared_ptr<ObjectStore> store) { return DeferredBytes(*store); },
       nb::arg("store"), "Payload bytes whose compression was deferred (stored raw by add).");

@@ -19,8 +19,9 @@ except ImportError:  # e.g. a symlinked build tree: let pyarrow load libarrow(_s
     import pyarrow.fs as _pyarrow_fs  # noqa: F401
 
     from . import _core
-from . import bag, config, diagnostics
-from .base import compute, get, is_cairn_collection, persist
+from . import bag, callbacks, config, diagnostics, local, multiprocessing, threaded
+from .base import (annotate, compute, get, is_cairn_collection, is_dask_collection, optimize,
+                   persist)
 from .delayed import Delayed, delayed
 from .diagnostics import Callback, ProgressBar
 from .dot import visualize
@@ -32,7 +33,9 @@ __version__ = "0.1.0"
 __all__ = [
     "Callback",
     "Delayed",
+    "annotate",
     "bag",
+    "callbacks",
     "from_sequence",
     "read_text",
     "ProgressBar",
@@ -42,7 +45,12 @@ __all__ = [
     "diagnostics",
     "get",
     "is_cairn_collection",
+    "is_dask_collection",
+    "local",
+    "multiprocessing",
+    "optimize",
     "persist",
+    "threaded",
     "tokenize",
     "visualize",
 ]

@@ -12,14 +12,21 @@ A *collection* is any object whose type defines the cairn collection protocol:
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import os
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Hashable, Sequence
 
 from . import _core
 from . import config as _config
-from .diagnostics import _active_callbacks
+from . import diagnostics as _diagnostics
+from .diagnostics import RunHooks, _active_callbacks
 
-__all__ = ["compute", "persist", "get", "is_cairn_collection", "literal"]
+__all__ = ["compute", "persist", "get", "optimize", "is_cairn_collection", "is_dask_collection",
+           "literal", "unpack_collections", "get_scheduler", "named_schedulers", "visualize",
+           "tokenize", "DaskMethodsMixin", "annotate"]
 
 _SCHEDULER_ALIASES = {
     "threads": "threads",
@@ -31,6 +38,9 @@ _SCHEDULER_ALIASES = {
     "multiprocessing": "processes",
 }
 _LATER = {"distributed"}
+
+
+_PLAIN_VALUES = (int, float, bool, complex, type(None))
 
 
 class literal:
@@ -55,8 +65,88 @@ class literal:
 
 
 def is_cairn_collection(x: Any) -> bool:
-    """True if ``x`` implements the cairn collection protocol (``Delayed``, later ``Bag``)."""
+    """True if ``x`` implements the cairn collection protocol (``Delayed``, ``Bag`` ...)."""
     return not isinstance(x, type) and hasattr(type(x), "__cairn_graph__")
+
+
+def is_dask_collection(x: Any) -> bool:
+    """True if ``x`` is a collection: a cairn one, or any object speaking Dask's protocol
+    (``__dask_graph__()`` returns a graph), like ``dask.base.is_dask_collection``.
+
+    Examples
+    --------
+    >>> import cairn
+    >>> cairn.is_dask_collection(cairn.delayed(1) + 1), cairn.is_dask_collection(2)
+    (True, False)
+    """
+    if isinstance(x, type):
+        return False
+    if is_cairn_collection(x):
+        return True
+    method = getattr(type(x), "__dask_graph__", None)
+    return method is not None and method(x) is not None
+
+
+class _DaskProtocol:
+    """A collection speaking Dask's protocol, seen through cairn's (``__cairn_graph__`` ...)."""
+
+    __slots__ = ("collection",)
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+
+    def __cairn_graph__(self) -> dict:
+        return {k: _from_dask_task_spec(v)
+                for k, v in self.collection.__dask_graph__().items()}
+
+    def __cairn_keys__(self) -> list:
+        return self.collection.__dask_keys__()
+
+    def __cairn_postcompute__(self) -> tuple:
+        return self.collection.__dask_postcompute__()
+
+    def __cairn_postpersist__(self) -> tuple:
+        return self.collection.__dask_postpersist__()
+
+    def __cairn_tokenize__(self) -> Any:
+        from .tokenize import normalize_token
+
+        return normalize_token(self.collection)
+
+
+class _DaskNode:
+    """Runs one node of Dask's task spec (``dask._task_spec.Task``, ``Alias``, ``DataNode``)
+    as a cairn task: its dependencies arrive as arguments, in ``keys`` order."""
+
+    __slots__ = ("node", "keys")
+
+    def __init__(self, node: Any, keys: tuple) -> None:
+        self.node = node
+        self.keys = keys
+
+    def __call__(self, *values: Any) -> Any:
+        return self.node(dict(zip(self.keys, values)))
+
+    def __reduce__(self) -> tuple:
+        return (_DaskNode, (self.node, self.keys))
+
+
+def _from_dask_task_spec(value: Any) -> Any:
+    """A graph value of a Dask collection in cairn's graph spec: Dask's task-spec nodes
+    (newer Dask) become tasks; tuples, literals and keys are already cairn's spec."""
+    if type(value).__module__ != "dask._task_spec" or not hasattr(value, "dependencies"):
+        return value
+    keys = tuple(value.dependencies)
+    return (_DaskNode(value, keys), *keys)
+
+
+def _as_collection(x: Any) -> Any:
+    """``x`` as a cairn collection, or None if it is not a collection."""
+    if is_cairn_collection(x):
+        return x
+    if is_dask_collection(x):
+        return _DaskProtocol(x)
+    return None
 
 
 def _scheduler_mode(scheduler: Any) -> str:
@@ -154,15 +244,48 @@ def get(
     >>> cairn.get(dsk, ["x", "z"])
     (1, 12)
     """
-    if kwargs:
-        raise TypeError(f"get() got unexpected keyword arguments {sorted(kwargs)}")
-    scheduler = scheduler if scheduler is not None else _config.get("scheduler", "threads")
+    dsk = _as_graph(dsk)
+    _refuse_get_keyword(kwargs)
+    scheduler = _resolve_scheduler(scheduler)
     if callable(scheduler):
-        return scheduler(dsk, keys)
+        return scheduler(dsk, keys, **kwargs)
     values = _execute(dsk, keys, scheduler, num_workers, optimize_graph)
     if isinstance(keys, list):
         return _pack(keys, iter(values), tuple)
     return values[0]
+
+
+def _as_graph(dsk: Any) -> dict:
+    """A graph argument as cairn's dict: a dict as it is; a Mapping (Dask's HighLevelGraph)
+    or an object with ``__dask_graph__()`` (what Dask's compute() hands a scheduler) with
+    Dask's task-spec nodes made cairn tasks."""
+    if type(dsk) is dict:
+        return dsk
+    if not isinstance(dsk, Mapping) and hasattr(dsk, "__dask_graph__"):
+        dsk = dsk.__dask_graph__()
+    if isinstance(dsk, Mapping):
+        return {k: _from_dask_task_spec(v) for k, v in dsk.items()}
+    raise TypeError(
+        f"get() needs a task graph: a dict (or other Mapping) of key -> task, "
+        f"got {type(dsk).__name__}"
+    )
+
+
+def _refuse_get_keyword(kwargs: dict) -> None:
+    if "get" in kwargs:
+        raise TypeError("the get= keyword is not supported; use scheduler= instead, e.g. "
+                        "compute(scheduler='sync') or compute(scheduler=my_get)")
+
+
+def _resolve_scheduler(scheduler: Any) -> Any:
+    """A scheduler name of cairn's own, or a get(dsk, keys, **kwargs) callable."""
+    if scheduler is None:
+        scheduler = _config.get("scheduler", None) or "threads"
+    if isinstance(scheduler, str) and scheduler.lower() not in _SCHEDULER_ALIASES:
+        custom = named_schedulers.get(scheduler)
+        if custom is not None:
+            return custom
+    return scheduler
 
 
 def _execute(
@@ -181,31 +304,61 @@ def _execute(
     flat: list = []
     _flatten(keys, flat)
     callbacks = _active_callbacks()
-    progress: Callable[[int, int], None] | None = None
-    if callbacks:
-        for cb in callbacks:
-            cb._start(dsk)
-
-        def report(done: int, total: int) -> None:
-            for cb in callbacks:
-                cb._progress(done, total)
-
-        progress = report
-
+    hooks = RunHooks(callbacks, dsk) if callbacks else None
+    scope = _diagnostics._scoped()
+    outer_scope = scope[:]
+    scope.clear()  # tasks that compute (nested) do not report to this run's callbacks
     try:
-        if mode == "processes":
-            from .processes import scheduler as _processes
+        run_dsk = dsk
+        progress: Callable[[int, int], None] | None = None
+        if hooks is not None:
+            hooks.start()
+            progress = hooks.progress
+            if mode != "processes":
+                run_dsk = hooks.wrap(run_dsk)
+        if mode == "threads":
+            run_dsk = _in_caller_context(run_dsk)
+        try:
+            if mode == "processes":
+                from .processes import scheduler as _processes
 
-            values = _processes.execute(dsk, flat, num_workers, progress, optimize_graph)
-        else:
-            values = _core.execute(dsk, flat, mode, num_workers, progress, optimize_graph)
-    except BaseException:
-        for cb in callbacks:
-            cb._finish(dsk, True)
-        raise
-    for cb in callbacks:
-        cb._finish(dsk, False)
+                values = _processes.execute(run_dsk, flat, num_workers, progress, optimize_graph)
+            else:
+                values = _core.execute(run_dsk, flat, mode, num_workers, progress,
+                                       optimize_graph)
+        except BaseException:
+            if hooks is not None:
+                try:
+                    hooks.finish(True)
+                except Exception:  # noqa: BLE001 - the task's error is the one to raise
+                    pass
+            raise
+        if hooks is not None:
+            hooks.finish(False)
+    finally:
+        scope[:] = outer_scope
     return values
+
+
+class _InContext:
+    """Runs a task's callable in (a copy of) the context of the thread that called compute,
+    so ``contextvars`` set by the caller are visible in tasks on worker threads."""
+
+    __slots__ = ("context", "func")
+
+    def __init__(self, context: contextvars.Context, func: Callable) -> None:
+        self.context = context
+        self.func = func
+
+    def __call__(self, *args: Any) -> Any:
+        return self.context.copy().run(self.func, *args)
+
+
+def _in_caller_context(dsk: dict) -> dict:
+    context = contextvars.copy_context()
+    if not len(context):
+        return dsk  # nothing set: worker threads' own (empty) context is the same
+    return wrap_tasks(dsk, lambda key, func: _InContext(context, func))
 
 
 class _Slot:
@@ -215,28 +368,106 @@ class _Slot:
         self.index = index
 
 
-def _unpack(obj: Any, collections: list, traverse: bool) -> Any:
-    if is_cairn_collection(obj):
-        collections.append(obj)
-        return _Slot(len(collections) - 1)
+class _Rebuild:
+    """A container found while searching for collections, to rebuild around their results."""
+
+    __slots__ = ("build", "parts")
+
+    def __init__(self, build: Callable[[list], Any], parts: list) -> None:
+        self.build = build
+        self.parts = parts
+
+
+def is_namedtuple_instance(obj: Any) -> bool:
+    return isinstance(obj, tuple) and hasattr(type(obj), "_fields")
+
+
+def container_parts(obj: Any) -> tuple[Callable[[list], Any], list] | None:
+    """How to search a Python container for collections: ``(build, parts)`` where
+    ``build(new_parts)`` makes the container again; None for anything else. Lists, tuples,
+    sets, dicts (keys and values), namedtuples, dataclass instances and iterators (which
+    become lists) are searched, as Dask does."""
+    typ = type(obj)
+    if typ in (list, tuple, set, frozenset):
+        return typ, list(obj)
+    if typ is dict or typ is OrderedDict:
+        items = list(obj.items())
+        return (lambda parts: typ(zip(parts[:len(items)], parts[len(items):])),
+                [k for k, _ in items] + [v for _, v in items])
+    if is_namedtuple_instance(obj):
+        return (lambda parts: typ(*parts)), list(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = [f for f in dataclasses.fields(obj) if hasattr(obj, f.name)]
+        return (lambda parts: _build_dataclass(typ, fields, parts),
+                [getattr(obj, f.name) for f in fields])
+    if isinstance(obj, Iterator):
+        return list, list(obj)
+    return None
+
+
+def _build_dataclass(typ: type, fields: list, values: list) -> Any:
+    init = {f.name: v for f, v in zip(fields, values) if f.init}
+    obj = typ(**init)
+    for f, v in zip(fields, values):
+        if not f.init:
+            object.__setattr__(obj, f.name, v)
+    return obj
+
+
+def _unpack(obj: Any, collections: list, traverse: bool, seen: dict | None = None) -> Any:
+    """``obj`` with each collection in it replaced by a slot (one per distinct collection,
+    when ``seen`` is given) and each searched container by a :class:`_Rebuild`."""
+    collection = _as_collection(obj)
+    if collection is not None:
+        if seen is not None:
+            slot = seen.get(id(obj))
+            if slot is not None:
+                return slot
+        collections.append(collection)
+        slot = _Slot(len(collections) - 1)
+        if seen is not None:
+            seen[id(obj)] = slot
+        return slot
     if traverse:
-        typ = type(obj)
-        if typ in (list, tuple, set, frozenset):
-            return typ(_unpack(x, collections, traverse) for x in obj)
-        if typ is dict:
-            return {k: _unpack(v, collections, traverse) for k, v in obj.items()}
+        found = container_parts(obj)
+        if found is not None:
+            build, parts = found
+            return _Rebuild(build, [_unpack(x, collections, traverse, seen) for x in parts])
     return obj
 
 
 def _repack(obj: Any, results: list) -> Any:
-    if type(obj) is _Slot:
-        return results[obj.index]
     typ = type(obj)
-    if typ in (list, tuple, set, frozenset):
-        return typ(_repack(x, results) for x in obj)
-    if typ is dict:
-        return {k: _repack(v, results) for k, v in obj.items()}
+    if typ is _Slot:
+        return results[obj.index]
+    if typ is _Rebuild:
+        return obj.build([_repack(x, results) for x in obj.parts])
     return obj
+
+
+def unpack_collections(*args: Any, traverse: bool = True) -> tuple[list, Callable]:
+    """Find the collections in ``args``: return ``(collections, repack)`` where
+    ``repack(results)`` gives ``args`` with each collection replaced by its result (as
+    ``dask.base.unpack_collections``).
+
+    Examples
+    --------
+    >>> import cairn
+    >>> a = cairn.delayed(1) + 1
+    >>> collections, repack = cairn.base.unpack_collections([a, 5], {"x": a})
+    >>> repack(["A"])
+    (['A', 5], {'x': 'A'})
+    """
+    found: list = []
+    seen: dict = {}
+    packed = [_unpack(a, found, traverse, seen) for a in args]
+    originals = [c.collection if type(c) is _DaskProtocol else c for c in found]
+
+    def repack(results: Sequence) -> tuple:
+        results = list(results)
+        return tuple(_repack(p, results) for p in packed)
+
+    return originals, repack
 
 
 def collect_graph(*roots: Any) -> dict:
@@ -286,16 +517,18 @@ def _merged_graph(collections: Sequence[Any]) -> dict:
 def _run_collections(collections: Sequence[Any], scheduler: Any = None,
                      num_workers: int | None = None, optimize_graph: bool = True,
                      **kwargs: Any) -> tuple[list, list]:
-    """Compute the collections' keys; return (keys, results) per collection, nested as keys."""
-    if kwargs:
-        raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}")
+    """Compute the collections' keys; return (keys, results) per collection, nested as keys.
+
+    Keywords cairn's schedulers do not know are passed to a callable scheduler (as Dask
+    passes them to its ``get``) and otherwise ignored, as Dask's own schedulers do."""
+    _refuse_get_keyword(kwargs)
     dsk = _merged_graph(collections)
     keys = [c.__cairn_keys__() for c in collections]
     if optimize_graph:
         dsk = _optimize(collections, dsk, keys)
-    scheduler = scheduler if scheduler is not None else _config.get("scheduler", "threads")
+    scheduler = _resolve_scheduler(scheduler)
     if callable(scheduler):
-        results = _pack(keys, iter(_flatten_like(keys, scheduler(dsk, keys))), list)
+        results = _pack(keys, iter(_flatten_like(keys, scheduler(dsk, keys, **kwargs))), list)
     else:
         values = _execute(dsk, keys, scheduler, num_workers, optimize_graph)
         results = _pack(keys, iter(values), list)
@@ -354,7 +587,7 @@ def compute(*args: Any, traverse: bool = True, **kwargs: Any) -> tuple:
     collections: list = []
     packed = [_unpack(a, collections, traverse) for a in args]
     if not collections:
-        return tuple(args)
+        return tuple(_repack(p, []) for p in packed)
     results = _compute_collections(collections, **kwargs)
     return tuple(_repack(p, results) for p in packed)
 
@@ -377,14 +610,18 @@ def persist(*args: Any, traverse: bool = True, **kwargs: Any) -> tuple:
     collections: list = []
     packed = [_unpack(a, collections, traverse) for a in args]
     if not collections:
-        return tuple(args)
+        return tuple(_repack(p, []) for p in packed)
     keys, results = _run_collections(collections, **kwargs)
     rebuilt = []
     for c, ks, rs in zip(collections, keys, results):
         flat_keys: list = []
         _flatten(ks, flat_keys)
         flat_results = _flatten_like(ks, rs)
-        layer = {k: (literal(v),) for k, v in zip(flat_keys, flat_results)}
+        if type(c) is _DaskProtocol:  # Dask's persisted graphs hold plain values
+            layer = {k: v if type(v) in _PLAIN_VALUES else (literal(v),)
+                     for k, v in zip(flat_keys, flat_results)}
+        else:
+            layer = {k: (literal(v),) for k, v in zip(flat_keys, flat_results)}
         rebuild, extra = c.__cairn_postpersist__()
         rebuilt.append(rebuild(layer, *extra))
     return tuple(_repack(p, rebuilt) for p in packed)
@@ -395,7 +632,9 @@ def _flatten_like(keys: Any, results: Any) -> list:
     out: list = []
 
     def walk(k: Any, r: Any) -> None:
-        if isinstance(k, list):
+        if isinstance(k, list) and len(k) == 1 and not isinstance(r, (list, tuple)):
+            walk(k[0], r)  # a scheduler that answers one key with its value, not a list
+        elif isinstance(k, list):
             for kk, rr in zip(k, r):
                 walk(kk, rr)
         else:
@@ -415,3 +654,176 @@ def key_split(key: Hashable) -> str:
     if sep and head and all(c in "0123456789abcdef" for c in tail) and len(tail) >= 8:
         return head
     return key
+
+
+def optimize(*args: Any, traverse: bool = True, **kwargs: Any) -> tuple:
+    """Return collections equivalent to ``args`` whose graphs are optimized (each collection
+    type's own optimization, run once on the merged graph), as ``dask.optimize``.
+
+    Examples
+    --------
+    >>> import cairn
+    >>> a = cairn.delayed(1) + 1
+    >>> (b,) = cairn.optimize(a)
+    >>> b.compute()
+    2
+    """
+    collections: list = []
+    packed = [_unpack(a, collections, traverse) for a in args]
+    if not collections:
+        return tuple(_repack(p, []) for p in packed)
+    dsk = _merged_graph(collections)
+    dsk = _optimize(collections, dsk, [c.__cairn_keys__() for c in collections])
+    rebuilt = []
+    for c in collections:
+        rebuild, extra = c.__cairn_postpersist__()
+        rebuilt.append(rebuild(dsk, *extra))
+    return tuple(_repack(p, rebuilt) for p in packed)
+
+
+class _OnExecutor:
+    """Runs one task's callable on a ``concurrent.futures.Executor`` (a scheduler built from
+    an executor: cairn orders the graph, the executor runs the work)."""
+
+    __slots__ = ("executor", "func")
+
+    def __init__(self, executor: Any, func: Callable) -> None:
+        self.executor = executor
+        self.func = func
+
+    def __call__(self, *args: Any) -> Any:
+        submit = getattr(self.executor, "submit", None)
+        if submit is not None:  # a concurrent.futures.Executor
+            return submit(self.func, *args).result()
+        return self.executor.apply_async(self.func, args).get()  # a multiprocessing Pool
+
+
+def wrap_tasks(dsk: dict, wrap: Callable[[Any, Callable], Callable]) -> dict:
+    """The graph with each task's callable ``f`` replaced by ``wrap(key, f)`` (top-level task
+    tuples only; values and references stay as they are)."""
+    out = {}
+    for key, task in dsk.items():
+        if type(task) is tuple and task and callable(task[0]) and type(task[0]) is not literal:
+            out[key] = (wrap(key, task[0]), *task[1:])
+        else:
+            out[key] = task
+    return out
+
+
+def get_on_executor(executor: Any, dsk: Any, keys: Any, **kwargs: Any) -> Any:
+    """Compute ``keys`` of ``dsk`` with each task run on ``executor`` (a
+    ``concurrent.futures.Executor`` or a ``multiprocessing.pool`` Pool): cairn orders the
+    graph on as many threads as the executor has workers, the executor runs the tasks."""
+    dsk = wrap_tasks(_as_graph(dsk), lambda key, f: _OnExecutor(executor, f))
+    workers = getattr(executor, "_max_workers", None) or getattr(executor, "_processes", None)
+    kwargs.pop("num_workers", None)
+    return get(dsk, keys, scheduler="threads", num_workers=workers or None, **kwargs)
+
+
+def _executor_scheduler(executor: Any) -> Callable:
+    import functools
+
+    return functools.partial(get_on_executor, executor)
+
+
+def get_scheduler(get: Callable | None = None, scheduler: Any = None,
+                  collections: Any = None, cls: Any = None) -> Callable | None:
+    """The ``get(dsk, keys, **kwargs)`` function a computation would use, or None when nothing
+    chose one (then cairn's default, threads, runs it), as ``dask.base.get_scheduler``.
+
+    ``scheduler`` may be a name from :data:`named_schedulers`, a callable, or a
+    ``concurrent.futures.Executor`` (cairn orders the graph, the executor runs the tasks).
+
+    Examples
+    --------
+    >>> import cairn
+    >>> cairn.base.get_scheduler(scheduler="sync") is cairn.local.get_sync
+    True
+    """
+    if get is not None:
+        return get
+    if scheduler is None:
+        scheduler = _config.get("scheduler", None)
+    if scheduler is None:
+        if collections:
+            for c in collections:
+                default = getattr(type(c), "__dask_scheduler__", None)
+                if default is not None:
+                    return default
+        return None
+    if isinstance(scheduler, str):
+        found = named_schedulers.get(scheduler.lower(), named_schedulers.get(scheduler))
+        if found is None:
+            _scheduler_mode(scheduler)  # raises ValueError naming the valid choices
+        return found
+    from concurrent.futures import Executor
+
+    if isinstance(scheduler, Executor):
+        return _executor_scheduler(scheduler)
+    if callable(scheduler):
+        return scheduler
+    raise TypeError(f"scheduler must be a name, a get(dsk, keys) function or an Executor, "
+                    f"got {type(scheduler).__name__}")
+
+
+class DaskMethodsMixin:
+    """``compute``, ``persist`` and ``visualize`` for a class that implements the collection
+    protocol (cairn's ``__cairn_*__`` or Dask's ``__dask_*__``), like Dask's mixin."""
+
+    __slots__ = ("__weakref__",)
+
+    def compute(self, **kwargs: Any) -> Any:
+        """Compute this collection; keywords as for :func:`cairn.compute`."""
+        (result,) = compute(self, traverse=False, **kwargs)
+        return result
+
+    def persist(self, **kwargs: Any) -> Any:
+        """Compute this collection and return one whose graph holds the results."""
+        (result,) = persist(self, traverse=False, **kwargs)
+        return result
+
+    def visualize(self, filename: str | None = "mydask", format: str | None = None,
+                  **kwargs: Any) -> Any:
+        """Draw the task graph with graphviz; see :func:`cairn.visualize`."""
+        return visualize(self, filename=filename, format=format, **kwargs)
+
+
+def annotate(**annotations: Any) -> Any:
+    """Accepted for Dask compatibility: a context that annotates tasks built inside it.
+
+    cairn's schedulers do not read annotations (priorities, resources and retries belong to a
+    cluster scheduler); on a dask.distributed cluster use Dask's own ``dask.annotate``.
+
+    Examples
+    --------
+    >>> import cairn
+    >>> with cairn.annotate(priority=1):
+    ...     (cairn.delayed(1) + 1).compute()
+    2
+    """
+    import contextlib
+
+    if not annotations:
+        raise ValueError("annotate() needs at least one annotation, e.g. priority=1")
+    return contextlib.nullcontext()
+
+
+def visualize(*args: Any, **kwargs: Any) -> Any:
+    """Draw the task graph of collections with graphviz; see :func:`cairn.dot.visualize`."""
+    from .dot import visualize as _visualize
+
+    return _visualize(*args, **kwargs)
+
+
+from . import local as _local, multiprocessing as _multiprocessing, threaded as _threaded  # noqa: E402
+from .tokenize import tokenize  # noqa: E402,F401
+
+named_schedulers: dict[str, Callable] = {
+    "sync": _local.get_sync,
+    "synchronous": _local.get_sync,
+    "single-threaded": _local.get_sync,
+    "threads": _threaded.get,
+    "threading": _threaded.get,
+    "processes": _multiprocessing.get,
+    "multiprocessing": _multiprocessing.get,
+}

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from .data import compact, ops
 from .data.repo import CairnError, Repo
+from .filesystems import redact_url
 
 _bars: list = []
 
@@ -48,6 +49,22 @@ def _bars_closed():
 
 def _size(n: int) -> str:
     return ops._fmt(n)
+
+
+def _leftovers_line(repo: Repo, fix: str) -> str | None:
+    """A line naming what killed commands left (with its size), or None if nothing."""
+    found = repo.leftovers()
+    if not found:
+        return None
+    total = sum(size for _, size in found)
+    shown = ", ".join(str(p.relative_to(repo.root)) for p, _ in found[:3])
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    return (f"{len(found)} file(s) left by killed cairn commands, {_size(total)} ({shown}{more}); "
+            f"{fix}")
+
+
+_LEFTOVER_FIX = ("the next add, checkout, pull, push, fetch or compact removes them, "
+                 "as does `cairn gc --force`")
 
 
 def _cmd_init(args) -> int:
@@ -107,6 +124,9 @@ def _cmd_status(args) -> int:
         print(f"{_size(deferred)} of added data "
               + ("is being compressed by a background compaction" if running else
                  "waits to be compressed (`cairn compact` does it now)"))
+    leftover = _leftovers_line(repo, _LEFTOVER_FIX)
+    if leftover:
+        print(leftover)
     return 1 if changed and args.exit_code else 0
 
 
@@ -157,7 +177,7 @@ def _cmd_remote(args) -> int:
         repo.remove_remote(args.name)
     else:
         for name, url in sorted(repo.remotes().items()):
-            print(f"{name}\t{url}")
+            print(f"{name}\t{redact_url(url)}")  # one saved before secrets were refused
     return 0
 
 
@@ -169,6 +189,9 @@ def _cmd_gc(args) -> int:
     print(f"{where}: {verb} {r.objects_dropped} object(s), {_size(r.bytes_dropped)} "
           f"({r.packs_deleted} pack(s) deleted, {r.packs_rewritten} rewritten); "
           f"{r.objects_kept} object(s) kept")
+    if r.leftover_files:
+        print(f"{'would remove' if r.dry_run else 'removed'} {r.leftover_files} file(s) left by "
+              f"killed cairn commands, {_size(r.leftover_bytes)}")
     if r.dry_run:
         print("dry run: nothing deleted; run `cairn gc --force` to do it")
     return 0
@@ -176,15 +199,18 @@ def _cmd_gc(args) -> int:
 
 def _cmd_fsck(args) -> int:
     repo = Repo.find()
+    leftover = None if args.remote else _leftovers_line(repo, _LEFTOVER_FIX)
     damage = ops.fsck(repo, _progress(args.quiet), remote=args.remote)
+    if leftover:
+        print(leftover)
     if not damage:
         print("fsck: every pack and object verified" + (f" on remote {args.remote}" if args.remote else ""))
         return 0
     for d in damage:
         used = f" (used by {', '.join(d.used_by)})" if d.used_by else ""
         obj = f" object {d.object}" if d.object else ""
-        print(f"damaged: {d.file}{obj}: {d.what}{used}")
-    print(f"fsck: {len(damage)} problem(s); `cairn pull` repairs damaged objects from the remote")
+        print(f"damaged: {d.file}{obj}: {d.what}{used}\n  to repair: {d.hint}")
+    print(f"fsck: {len(damage)} problem(s)")
     return 1
 
 

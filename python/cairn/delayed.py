@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import operator
 import types
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
 from . import config as _config
-from .base import compute, is_cairn_collection, literal, persist
+from .base import (_as_collection, compute, is_cairn_collection, is_namedtuple_instance,
+                   literal, persist)
 from .tokenize import tokenize, unique_token
 
 __all__ = ["Delayed", "delayed", "apply"]
@@ -65,24 +70,59 @@ def _unpack(expr: Any) -> tuple[Any, list]:
     """Task expression for ``expr`` plus the Delayed objects it references."""
     if isinstance(expr, Delayed):
         return expr._key, [expr]
-    if is_cairn_collection(expr):
-        d = _finalize_collection(expr)
+    collection = _as_collection(expr)
+    if collection is not None:
+        d = _finalize_collection(collection)
         return d._key, [d]
     typ = type(expr)
-    if typ in (list, tuple, set, frozenset):
+    if typ in (list, tuple, set, frozenset) or is_namedtuple_instance(expr):
         parts = [_unpack(e) for e in expr]
         deps = [d for _, ds in parts for d in ds]
         if not deps:
             return _quote(expr), []
         items = [p[0] for p in parts]
-        return (items if typ is list else (typ, items)), deps
-    if typ is dict:
+        if typ is list:
+            return items, deps
+        if typ in (tuple, set, frozenset):
+            return (typ, items), deps
+        return (typ, *items), deps  # a namedtuple: its class called with the fields
+    if typ is dict or typ is OrderedDict:
         parts = [(_unpack(k), _unpack(v)) for k, v in expr.items()]
         deps = [d for (_, kd), (_, vd) in parts for d in kd + vd]
         if not deps:
             return expr, []
-        return (dict, [[k[0], v[0]] for k, v in parts]), deps
+        return (typ, [[k[0], v[0]] for k, v in parts]), deps
+    if typ is slice:
+        parts = [_unpack(e) for e in (expr.start, expr.stop, expr.step)]
+        deps = [d for _, ds in parts for d in ds]
+        return ((slice, *(p[0] for p in parts)), deps) if deps else (expr, [])
+    if dataclasses.is_dataclass(expr) and not isinstance(expr, type):
+        fields = [f for f in dataclasses.fields(expr) if hasattr(expr, f.name)]
+        parts = [_unpack(getattr(expr, f.name)) for f in fields]
+        deps = [d for _, ds in parts for d in ds]
+        if not deps:
+            return expr, []
+        names = [(f.name, f.init) for f in fields]
+        try:
+            dataclasses.replace(expr, **{f.name: getattr(expr, f.name) for f in fields if f.init})
+        except TypeError as e:
+            raise TypeError(
+                f"cannot rebuild the {typ.__name__} instance holding Delayed values: a "
+                "dataclass with a custom __init__ is not supported; pass its fields to a "
+                "delayed function that builds it instead") from e
+        return (_make_dataclass, typ, (literal(names),), [p[0] for p in parts]), deps
+    if isinstance(expr, Iterator):
+        return _unpack(list(expr))
     return _quote(expr), []
+
+
+def _make_dataclass(typ: type, names: list, values: list) -> Any:
+    """A dataclass instance from its fields' values (``(name, init)`` pairs in ``names``)."""
+    obj = typ(**{n: v for (n, init), v in zip(names, values) if init})
+    for (n, init), v in zip(names, values):
+        if not init:
+            object.__setattr__(obj, n, v)
+    return obj
 
 
 def _finalize_collection(collection: Any) -> "Delayed":
@@ -104,7 +144,7 @@ def call_function(
     name_prefix: str | None = None,
 ) -> "Delayed":
     if pure is None:
-        pure = _config.config.get("delayed_pure", False)  # flat key: skip config.get's parsing
+        pure = _config.get("delayed_pure", False)
     if dask_key_name is not None:
         key = dask_key_name
     else:
@@ -148,6 +188,16 @@ class Delayed:
 
     def __init__(self, key: Any, task: Any, deps: Any = (), length: int | None = None,
                  layer: dict | None = None) -> None:
+        if isinstance(task, Mapping):
+            # Dask's form, Delayed(key, dsk[, length]): the second argument is the graph.
+            if isinstance(deps, int):
+                length, deps = deps, ()
+            graph = dict(task)
+            if layer:
+                graph.update(layer)
+            task, layer = _NO_TASK, graph
+            if key not in graph:
+                raise ValueError(f"Delayed({key!r}, dsk): the key is not in the graph dsk")
         object.__setattr__(self, "_key", key)
         object.__setattr__(self, "_task", task)
         object.__setattr__(self, "_deps", tuple(deps))
@@ -190,6 +240,27 @@ class Delayed:
 
     def __cairn_tokenize__(self) -> Any:
         return self._key
+
+    # Dask's collection protocol, so Dask (and dask.distributed) accept a cairn Delayed.
+    __dask_graph__ = __cairn_graph__
+    __dask_keys__ = __cairn_keys__
+    __dask_postcompute__ = __cairn_postcompute__
+    __dask_postpersist__ = __cairn_postpersist__
+    __dask_tokenize__ = __cairn_tokenize__
+
+    def __dask_layers__(self) -> tuple:
+        return (self._key,)
+
+    @staticmethod
+    def __dask_scheduler__(dsk: Any, keys: Any, **kwargs: Any) -> Any:
+        """Dask's compute() of a cairn Delayed runs on cairn's threads by default."""
+        from .threaded import get
+
+        return get(dsk, keys, **kwargs)
+
+    @staticmethod
+    def __dask_optimize__(dsk: Any, keys: Any, **kwargs: Any) -> Any:
+        return dsk
 
     # --- public API --------------------------------------------------------------------
     @property
@@ -253,6 +324,10 @@ class Delayed:
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("_"):
             raise AttributeError(f"Attribute {attr} not found")
+        if attr == "visualise":
+            warnings.warn("cairn.delayed objects have no `visualise` method; did you mean "
+                          "`visualize`? (Delayed.visualise is a lazy attribute access)",
+                          UserWarning, stacklevel=2)
         return DelayedAttr(self, attr)
 
     def __call__(self, *args: Any, pure: bool | None = None, dask_key_name: Any = None,
@@ -267,30 +342,55 @@ class Delayed:
         return (Delayed, (self._key, self._task, self._deps, self._length, self._layer))
 
 
-_NO_TASK = object()
+class _NoTask:
+    """The marker of a Delayed without a task of its own; one object, also after pickling."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_NO_TASK"
+
+    def __repr__(self) -> str:
+        return "<no task>"
+
+
+_NO_TASK = _NoTask()
 
 
 def _first(results: list) -> Any:
     return results[0]
 
 
-def _rebuild(dsk: dict, key: Any, length: int | None) -> Delayed:
-    return Delayed(key, dsk[key], (), length=length)
+def _rebuild(dsk: dict, key: Any, length: int | None, rename: dict | None = None) -> Delayed:
+    if rename:  # Dask's rename=: {old name: new name}, the name being a key's first part
+        if isinstance(key, tuple) and key:
+            key = (rename.get(key[0], key[0]), *key[1:])
+        else:
+            key = rename.get(key, key)
+    return Delayed(key, _NO_TASK, (), length=length, layer=dsk)
 
 
 _LEAF_KEYS: dict = {}
 _CACHEABLE = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
 
 
-def _leaf_key(obj: Any, nout: int | None) -> str:
-    # `delayed(f)(x)` in a loop makes a leaf per call: remember the key of plain functions
-    # (tokenizing one costs more than the rest of the call).
-    cacheable = isinstance(obj, _CACHEABLE)
+def _leaf_key(obj: Any, nout: int | None, pure: bool | None) -> str:
+    """The key of ``delayed(obj)``: unique, or with ``pure`` (default: config
+    ``delayed_pure``) named by ``obj``'s token, as in Dask."""
+    prefix = funcname(obj) if callable(obj) else type(obj).__name__
+    if not (pure if pure is not None else _config.get("delayed_pure", False)):
+        return f"{prefix}-{unique_token()}"
+    # `delayed(f, pure=True)(x)` in a loop makes a leaf per call: remember the key of plain
+    # functions (tokenizing one costs more than the rest of the call).
+    # Not functions whose closure or (in __main__) globals take part in their token: those
+    # can change while the function object stays the same.
+    cacheable = isinstance(obj, _CACHEABLE) and not (
+        isinstance(obj, types.FunctionType)
+        and (obj.__closure__ or obj.__module__ == "__main__"))
     if cacheable:
         key = _LEAF_KEYS.get((obj, nout))
         if key is not None:
             return key
-    prefix = funcname(obj) if callable(obj) else type(obj).__name__
     key = f"{prefix}-{tokenize(obj, nout)}"
     if cacheable:
         if len(_LEAF_KEYS) > 4096:
@@ -307,7 +407,7 @@ class DelayedLeaf(Delayed):
     def __init__(self, obj: Any, key: Any = None, pure: bool | None = None,
                  nout: int | None = None) -> None:
         if key is None:
-            key = _leaf_key(obj, nout)
+            key = _leaf_key(obj, nout, pure)
         task = obj if type(obj) in _SIMPLE else (literal(obj),)
         super().__init__(key, task, (), length=nout)
         object.__setattr__(self, "_obj", obj)
@@ -329,6 +429,16 @@ class DelayedLeaf(Delayed):
     @property
     def __name__(self) -> str:  # type: ignore[override]
         return funcname(self._obj)
+
+    @property
+    def __wrapped__(self) -> Any:
+        return self._obj
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        # ``@delayed`` on a method: ``obj.method(x)`` calls the function with ``obj`` first.
+        if instance is None:
+            return self
+        return types.MethodType(self, instance)
 
     @property
     def __doc__(self) -> str | None:  # type: ignore[override]
@@ -415,17 +525,22 @@ def delayed(obj: Any = _NO_TASK, name: Any = None, pure: bool | None = None,
     >>> cairn.compute(a, b)
     (3, 2)
     """
+    if nout is not None and (isinstance(nout, bool) or not isinstance(nout, int) or nout < 0):
+        raise ValueError(f"nout must be None or a non-negative integer, got {nout!r}")
     if obj is _NO_TASK:  # used as @delayed(pure=True)
         return functools.partial(delayed, name=name, pure=pure, nout=nout,
                                  traverse=traverse, dask_key_name=dask_key_name)
     if isinstance(obj, Delayed):
         return obj
     name = name if name is not None else dask_key_name
-    if traverse and type(obj) in (list, tuple, set, frozenset, dict):
+    collection = _as_collection(obj)
+    if collection is not None:
+        return _finalize_collection(collection)
+    if traverse:
+        if isinstance(obj, Iterator):
+            obj = list(obj)
         task, deps = _unpack(obj)
         if deps:
-            key = name or f"{type(obj).__name__}-{tokenize(task, pure=True) if pure else unique_token()}"
-            return Delayed(key, task, deps, length=nout)
-    if is_cairn_collection(obj):
-        return _finalize_collection(obj)
+            token = tokenize(task, pure=True) if pure else unique_token()
+            return Delayed(name or f"{type(obj).__name__}-{token}", task, deps, length=nout)
     return DelayedLeaf(obj, key=name, pure=pure, nout=nout)

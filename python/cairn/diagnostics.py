@@ -1,16 +1,27 @@
-"""Callbacks fed by the executor (tasks done / total) and a progress bar built on them."""
+"""Callbacks fed by the executor, a progress bar and a profiler built on them (as
+``dask.callbacks`` and ``dask.diagnostics``)."""
 
 from __future__ import annotations
 
+import inspect
 import sys
 import threading
 import time
+from collections import namedtuple
 from typing import Any, Callable, TextIO
 
-__all__ = ["Callback", "ProgressBar"]
+__all__ = ["Callback", "ProgressBar", "Profiler"]
 
 _registered: list["Callback"] = []
 _local = threading.local()
+_HOOKS = ("_start", "_start_state", "_pretask", "_posttask", "_finish", "_progress")
+
+
+def _scoped() -> list["Callback"]:
+    scoped = getattr(_local, "scoped", None)
+    if scoped is None:
+        scoped = _local.scoped = []
+    return scoped
 
 
 def _active_callbacks() -> list["Callback"]:
@@ -20,21 +31,67 @@ def _active_callbacks() -> list["Callback"]:
     return list(_registered) + [cb for cb in scoped if cb not in _registered]
 
 
+class _Active:
+    """``Callback.active``: the callbacks a computation started now on this thread would
+    call (empty inside a running computation's tasks, as in Dask)."""
+
+    def _items(self) -> list:
+        return _active_callbacks()
+
+    def __bool__(self) -> bool:
+        return bool(self._items())
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __iter__(self):
+        return iter(self._items())
+
+    def __contains__(self, cb: object) -> bool:
+        return cb in self._items()
+
+    def __repr__(self) -> str:
+        return f"Callback.active({self._items()!r})"
+
+
+def _takes_state(func: Callable) -> bool:
+    """True if a finish hook has Dask's signature ``(dsk, state, errored)``, False for
+    cairn's older ``(dsk, errored)``."""
+    try:
+        params = [p for p in inspect.signature(func).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return True
+    return len(params) != 2
+
+
 class Callback:
-    """Hooks called around every computation, like ``dask.callbacks.Callback``.
+    """Hooks called around a computation and its tasks, like ``dask.callbacks.Callback``.
 
     Use as a context manager (active for computations started in the block, on this
-    thread) or ``register()`` it globally. Hooks run on the thread that called compute.
+    thread) or ``register()`` it globally. Subclass and override the hooks, or pass them:
 
     Parameters
     ----------
     start : callable(dsk), optional
         Called before the graph runs.
+    start_state : callable(dsk, state), optional
+        Called once the run's ``state`` dict exists (``state["cache"]``, ``"finished"``).
+    pretask : callable(key, dsk, state), optional
+        Called before each task.
+    posttask : callable(key, result, dsk, state, worker_id), optional
+        Called after each task that succeeded.
+    finish : callable(dsk, state, errored), optional
+        Called after the run, also when it failed or was interrupted (``(dsk, errored)`` is
+        accepted too).
     progress : callable(done, total), optional
-        Called by the executor as tasks finish (at most ~20 times a second, and once at
-        the end). ``total`` counts tasks after optimization.
-    finish : callable(dsk, errored), optional
-        Called after the run, also when it failed or was interrupted.
+        Called by the executor as tasks finish (at most ~20 times a second, and once at the
+        end). ``total`` counts tasks after optimization.
+
+    Hooks run on the thread that called compute, except ``pretask`` and ``posttask``, which
+    run (one at a time) on the thread that runs the task; with ``scheduler="processes"`` they
+    are not called, since tasks run in other processes. An exception in a hook fails the
+    computation; the task's own error, if any, is the one raised.
 
     Examples
     --------
@@ -47,32 +104,52 @@ class Callback:
     (1, 1)
     """
 
-    def __init__(self, start: Callable | None = None, progress: Callable | None = None,
-                 finish: Callable | None = None) -> None:
-        if start is not None:
-            self._start = start  # type: ignore[method-assign]
-        if progress is not None:
-            self._progress = progress  # type: ignore[method-assign]
-        if finish is not None:
-            self._finish = finish  # type: ignore[method-assign]
+    active = _Active()
+
+    def __init__(self, start: Callable | None = None, start_state: Callable | None = None,
+                 pretask: Callable | None = None, posttask: Callable | None = None,
+                 finish: Callable | None = None, progress: Callable | None = None) -> None:
+        for name, hook in (("_start", start), ("_start_state", start_state),
+                           ("_pretask", pretask), ("_posttask", posttask),
+                           ("_finish", finish), ("_progress", progress)):
+            if hook is not None:
+                setattr(self, name, hook)
 
     def _start(self, dsk: dict) -> None:
+        pass
+
+    def _start_state(self, dsk: dict, state: dict) -> None:
+        pass
+
+    def _pretask(self, key: Any, dsk: dict, state: dict) -> None:
+        pass
+
+    def _posttask(self, key: Any, result: Any, dsk: dict, state: dict, worker_id: int) -> None:
         pass
 
     def _progress(self, done: int, total: int) -> None:
         pass
 
-    def _finish(self, dsk: dict, errored: bool) -> None:
+    def _finish(self, dsk: dict, state: dict, errored: bool) -> None:
         pass
 
+    def _has(self, hook: str) -> bool:
+        """True if this callback does something in ``hook`` (overridden or passed)."""
+        return hook in self.__dict__ or getattr(type(self), hook) is not getattr(Callback, hook)
+
+    def _call_finish(self, dsk: dict, state: dict, errored: bool) -> None:
+        finish = self._finish
+        if _takes_state(finish):
+            finish(dsk, state, errored)
+        else:
+            finish(dsk, errored)
+
     def __enter__(self) -> "Callback":
-        if not hasattr(_local, "scoped"):
-            _local.scoped = []
-        _local.scoped.append(self)
+        _scoped().append(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _local.scoped.remove(self)
+        _scoped().remove(self)
 
     def register(self) -> None:
         """Activate for every computation in the process until ``unregister()``."""
@@ -83,6 +160,139 @@ class Callback:
         """Undo ``register()``."""
         if self in _registered:
             _registered.remove(self)
+
+
+class _TaskHooks:
+    """A task's callable, calling the callbacks' ``_pretask``/``_posttask`` around it."""
+
+    __slots__ = ("key", "func", "run")
+
+    def __init__(self, key: Any, func: Callable, run: "RunHooks") -> None:
+        self.key = key
+        self.func = func
+        self.run = run
+
+    def __call__(self, *args: Any) -> Any:
+        run = self.run
+        with run.lock:
+            run.state["running"].add(self.key)
+            for cb in run.pre:
+                cb._pretask(self.key, run.dsk, run.state)
+        result = self.func(*args)
+        with run.lock:
+            state = run.state
+            state["running"].discard(self.key)
+            state["finished"].add(self.key)
+            worker = run.workers.setdefault(threading.get_ident(), len(run.workers))
+            for cb in run.post:
+                cb._posttask(self.key, result, run.dsk, state, worker)
+        return result
+
+
+class RunHooks:
+    """The callbacks of one computation: started before the graph runs, finished after.
+
+    ``wrap(dsk)`` returns the graph whose tasks call the per-task hooks (or ``dsk`` itself
+    when no callback has any)."""
+
+    def __init__(self, callbacks: list[Callback], dsk: dict) -> None:
+        self.callbacks = callbacks
+        self.dsk = dsk
+        self.state: dict = {"cache": {k: v for k, v in dsk.items() if not _is_task(v)},
+                            "running": set(), "finished": set(), "released": set()}
+        self.pre = [cb for cb in callbacks if cb._has("_pretask")]
+        self.post = [cb for cb in callbacks if cb._has("_posttask")]
+        self.lock = threading.Lock()
+        self.workers: dict[int, int] = {}
+
+    def start(self) -> None:
+        for cb in self.callbacks:
+            cb._start(self.dsk)
+        for cb in self.callbacks:
+            cb._start_state(self.dsk, self.state)
+
+    def wrap(self, dsk: dict) -> dict:
+        if not (self.pre or self.post):
+            return dsk
+        from .base import wrap_tasks
+
+        return wrap_tasks(dsk, lambda key, func: _TaskHooks(key, func, self))
+
+    def progress(self, done: int, total: int) -> None:
+        for cb in self.callbacks:
+            cb._progress(done, total)
+
+    def finish(self, errored: bool) -> None:
+        """Call every finish hook, even if one raises (the first such error is raised)."""
+        first: BaseException | None = None
+        for cb in self.callbacks:
+            try:
+                cb._call_finish(self.dsk, self.state, errored)
+            except Exception as e:  # noqa: BLE001 - re-raised below, after the others ran
+                first = first or e
+        if first is not None:
+            raise first
+
+
+def _is_task(value: Any) -> bool:
+    return type(value) is tuple and bool(value) and callable(value[0])
+
+
+TaskData = namedtuple("TaskData", ("key", "task", "start_time", "end_time", "worker_id"))
+
+
+class Profiler(Callback):
+    """Records when each task ran and on which worker, like ``dask.diagnostics.Profiler``.
+
+    ``results`` is a list of ``TaskData(key, task, start_time, end_time, worker_id)`` for
+    the computations run inside the ``with`` block (times from ``time.time()``).
+
+    Examples
+    --------
+    >>> import cairn
+    >>> with cairn.diagnostics.Profiler() as prof:
+    ...     (cairn.delayed(1) + 1).compute()
+    2
+    >>> [r.key.split("-")[0] for r in prof.results]
+    ['add']
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._results: dict = {}
+        self.results: list[TaskData] = []
+        self._dsk: dict = {}
+        self.start_time: float | None = None
+        self.end_time: float | None = None
+
+    def __enter__(self) -> "Profiler":
+        self.clear()
+        self.start_time = time.time()
+        return super().__enter__()  # type: ignore[return-value]
+
+    def __exit__(self, *exc: object) -> None:
+        self.end_time = time.time()
+        super().__exit__(*exc)
+
+    def _start(self, dsk: dict) -> None:
+        self._dsk.update(dsk)
+
+    def _pretask(self, key: Any, dsk: dict, state: dict) -> None:
+        self._results[key] = (key, dsk.get(key), time.time())
+
+    def _posttask(self, key: Any, result: Any, dsk: dict, state: dict, worker_id: int) -> None:
+        start = self._results.pop(key, None)
+        if start is not None:
+            self.results.append(TaskData(*start, time.time(), worker_id))
+
+    def _finish(self, dsk: dict, state: dict, errored: bool) -> None:
+        self._results.clear()
+
+    def clear(self) -> None:
+        """Forget what was recorded."""
+        self._results.clear()
+        self.results = []
+        self._dsk = {}
 
 
 class ProgressBar(Callback):
@@ -145,7 +355,7 @@ class ProgressBar(Callback):
         if done > self._bar.n:
             self._bar.update(done - self._bar.n)
 
-    def _finish(self, dsk: dict, errored: bool) -> None:
+    def _finish(self, dsk: dict, state: dict, errored: bool) -> None:
         self.last_duration = time.perf_counter() - self._start_time
         if self._bar is not None:
             self._bar.close()

@@ -40,13 +40,58 @@ def is_s3(path: Any) -> bool:
 
 
 def split_s3(url: str) -> tuple[str, str]:
-    """``"s3://bucket/a/b"`` -> ``("bucket", "a/b")``; errors name the URL."""
+    """``"s3://bucket/a/b"`` -> ``("bucket", "a/b")``; errors name the URL (never a
+    credential pasted into it)."""
     rest = url[len("s3://"):]
     bucket, _, key = rest.partition("/")
     if not bucket or not re.fullmatch(r"[a-z0-9][a-z0-9.\-_]{1,254}", bucket):
+        leak = credentials_in_url(url)
+        if leak:
+            raise ValueError(f"{redact_url(url)!r}: {leak}; {CREDENTIALS_GO}")
         raise ValueError(f"{url!r} is not an S3 URL of the form s3://bucket/key "
                          "(bucket names are lower-case letters, digits, '.', '-')")
     return bucket, key
+
+
+CREDENTIALS_GO = ("credentials never go into a URL: set AWS_ACCESS_KEY_ID and "
+                  "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) in the environment, or "
+                  "AWS_PROFILE with a profile in ~/.aws/credentials (docs/s3.md)")
+
+# Query parameters of presigned URLs and of tools that take keys in URLs.
+_SECRET_PARAMS = re.compile(
+    r"[?&;](x-amz-(credential|signature|security-token)|awsaccesskeyid|signature|"
+    r"access[_-]?key([_-]?id)?|secret([_-]?(access[_-]?)?key)?|(session[_-]?)?token|"
+    r"password)=", re.IGNORECASE)
+# An AWS access key id (AKIA... long-term, ASIA... temporary) anywhere in the text.
+_ACCESS_KEY_ID = re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}(?![A-Z0-9])")
+
+
+def credentials_in_url(url: str) -> str | None:
+    """What in ``url`` looks like a credential (user:secret@ before the host, a presigned
+    URL's X-Amz-Credential=, an AWS access key id), or None. Says where, never what."""
+    scheme, sep, rest = url.partition("://")
+    authority = (rest if sep else "").split("/", 1)[0]
+    if "@" in authority:
+        return "it holds credentials before '@' (user:secret@host)"
+    if _SECRET_PARAMS.search(url):
+        return "it holds credentials in its query string (a presigned URL or key=...)"
+    if _ACCESS_KEY_ID.search(url):
+        return "it holds an AWS access key id"
+    return None
+
+
+def redact_url(url: str) -> str:
+    """``url`` with anything that looks like a credential replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        authority, slash, path = rest.partition("/")
+        if "@" in authority:
+            authority = "***@" + authority.rsplit("@", 1)[1]
+        rest = authority + slash + path
+    url = scheme + sep + rest
+    url = re.sub(_SECRET_PARAMS.pattern + r"[^&;#]*", lambda m: m.group(0).split("=")[0] + "=***",
+                 url, flags=re.IGNORECASE)
+    return _ACCESS_KEY_ID.sub("***", url)
 
 
 @dataclass(frozen=True)
@@ -119,6 +164,9 @@ class S3Options:
         token = (str(given["token"]) if given.get("token") else
                  env.get("AWS_SESSION_TOKEN", "") if "key" not in given else "")
         endpoint = pick("endpoint_url", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+        leak = credentials_in_url(endpoint) if endpoint else None
+        if leak:
+            raise ValueError(f"S3 endpoint_url {redact_url(endpoint)!r}: {leak}; {CREDENTIALS_GO}")
         if endpoint and not re.match(r"https?://[^/]+", endpoint):
             raise ValueError(f"S3 endpoint_url {endpoint!r} must look like "
                              "http://host:port or https://host")
@@ -326,6 +374,17 @@ def info(url: str, options: S3Options) -> tuple[int, float]:
         raise IsADirectoryError(f"{url!r} is a prefix (a folder), not an object; pass a glob "
                                 f"such as {url.rstrip('/') + '/*'!r}")
     return int(found.size), found.mtime.timestamp() if found.mtime else 0.0
+
+
+def info_bucket(url: str, options: S3Options) -> None:
+    """Raises FileNotFoundError naming the bucket of ``url`` if it does not exist."""
+    from pyarrow import fs as pafs
+
+    bucket = split_s3(url)[0]
+    kind = _request(lambda: options.filesystem().get_file_info(bucket), options, url,
+                    "looking up the bucket of").type
+    if kind == pafs.FileType.NotFound:
+        raise FileNotFoundError(f"S3 bucket {bucket!r} does not exist ({url!r})")
 
 
 def _missing(url: str, options: S3Options) -> FileNotFoundError:

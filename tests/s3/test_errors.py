@@ -67,6 +67,18 @@ def test_wrong_credentials_are_refused_and_never_echoed(s3_env, bucket, monkeypa
                                            storage_options=s3_env.options()).dask)
 
 
+@pytest.mark.parametrize("command", ["push", "fetch", "fsck", "gc"])
+def test_a_missing_bucket_says_so_and_how_to_create_it_not_to_run_again(repo, s3_env, command):
+    (repo.root / "f.txt").write_text("data\n" * 1000)
+    repo("add", "f.txt")
+    repo("remote", "add", "origin", "s3://no-such-bucket-z/p")
+    out = repo(*([command] if command in ("push", "fetch") else [command, "-r", "origin"]),
+               expect=2)
+    assert "S3 bucket 'no-such-bucket-z' does not exist" in out
+    assert "aws s3 mb s3://no-such-bucket-z" in out and "cairn remote remove origin" in out
+    assert "again" not in out
+
+
 def test_store_push_with_wrong_credentials_or_missing_bucket(repo, s3_env, bucket, monkeypatch):
     (repo.root / "f.txt").write_text("data\n" * 1000)
     repo("add", "f.txt")
@@ -78,7 +90,7 @@ def test_store_push_with_wrong_credentials_or_missing_bucket(repo, s3_env, bucke
     secret = "An0therWrongSecret"
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     out = repo("push", expect=2)
-    assert "credentials" in out and secret not in out
+    assert "credentials" in out and secret not in out and "again to resume" not in out
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_env.secret)
     assert "pushed to origin: " in repo("push")
 

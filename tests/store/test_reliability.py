@@ -88,6 +88,23 @@ def test_pull_killed_mid_transfer_then_rerun_completes(big_repo, tmp_path, capsy
     assert "every pack and object verified" in other("fsck")
 
 
+def test_a_killed_checkout_leaves_no_temp_file_for_git_and_the_next_checkout_removes_it(repo):
+    content = os.urandom(150 << 20)
+    big = repo.root / "big.bin"  # a tracked file: its temporary file goes beside it
+    big.write_bytes(content)
+    repo("add", "big.bin")
+    big.unlink()
+    proc = _start(repo.root, "checkout")
+    killed = _kill_when(proc, lambda: any(p.name.startswith(".cairn-tmp-") and p.stat().st_size
+                                          for p in repo.root.iterdir()))
+    assert killed, "checkout finished before it could be interrupted"
+    assert "cairn-tmp" not in repo.git("status", "--porcelain", "--untracked-files=all")
+    assert "left by killed cairn commands" in repo("status")
+    repo("checkout")
+    assert not list(repo.root.glob(".cairn-tmp-*"))
+    assert big.read_bytes() == content
+
+
 def test_two_adds_at_once(repo):
     for name, seed in (("a.txt", 1), ("b.txt", 2)):
         make_text(repo.root / name, 300_000, seed)

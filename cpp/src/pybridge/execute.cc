@@ -146,6 +146,44 @@ PyObject* PlanStats(PyObject* dsk, PyObject* keys, bool fuse) {
                        static_cast<Py_ssize_t>((*plan)->nodes.size()));
 }
 
+PyObject* PlanChains(PyObject* dsk, PyObject* keys) {
+  auto built = BuildGraph(dsk, keys);
+  if (!built.ok()) return Fail(built.status());
+  auto plan = MakePlan(built->graph, built->outputs, PlanOptions{.fuse = true});
+  if (!plan.ok()) return Fail(plan.status());
+  const Graph& graph = built->graph;
+  // A reachable task that is no node's source was fused into the node of its consumer.
+  std::vector<uint8_t> is_source(graph.size(), 0);
+  for (const auto& node : (*plan)->nodes) is_source[node.source] = 1;
+  PyObject* chains = PyList_New(0);
+  if (chains == nullptr) return nullptr;
+  std::vector<TaskId> chain;
+  for (const auto& node : (*plan)->nodes) {
+    chain.assign(1, node.source);
+    while (graph.dependencies(chain.back()).size() == 1 &&
+           !is_source[graph.dependencies(chain.back())[0]]) {
+      chain.push_back(graph.dependencies(chain.back())[0]);
+    }
+    if (chain.size() < 2) continue;
+    PyObject* ids = PyList_New(static_cast<Py_ssize_t>(chain.size()));
+    if (ids == nullptr || PyList_Append(chains, ids) != 0) {
+      Py_XDECREF(ids);
+      Py_DECREF(chains);
+      return nullptr;
+    }
+    Py_DECREF(ids);
+    for (size_t i = 0; i < chain.size(); ++i) {
+      PyObject* id = PyLong_FromUnsignedLong(chain[chain.size() - 1 - i]);
+      if (id == nullptr) {
+        Py_DECREF(chains);
+        return nullptr;
+      }
+      PyList_SET_ITEM(ids, static_cast<Py_ssize_t>(i), id);
+    }
+  }
+  return chains;
+}
+
 void ShutdownPools() {
   std::map<int, std::shared_ptr<ThreadPool>> pools;
   pools.swap(Pools());

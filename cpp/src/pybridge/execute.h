@@ -27,6 +27,12 @@ PyObject* Execute(PyObject* dsk, PyObject* keys, const ExecuteOptions& options);
 /// Plan statistics without running: a new dict {graph_tasks, culled, fused, nodes}.
 PyObject* PlanStats(PyObject* dsk, PyObject* keys, bool fuse);
 
+/// The linear chains MakePlan fuses, without running: a new list of lists of task positions
+/// (the order of `dsk`'s keys), each chain first task first; only chains of two or more
+/// tasks. Lets a scheduler that ships tasks elsewhere (worker processes) fuse them the same
+/// way before shipping.
+PyObject* PlanChains(PyObject* dsk, PyObject* keys);
+
 /// Joins and drops every pool (registered with atexit by the Python package).
 void ShutdownPools();
 

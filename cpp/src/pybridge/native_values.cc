@@ -51,7 +51,8 @@ PyObject* StringsToPython(const text::StringsValue& value) {
 }
 
 PyObject* CountsToPython(const text::CountsValue& value) {
-  const auto& table = *value.table;
+  const auto table_ptr = value.Table();
+  const auto& table = *table_ptr;
   const size_t n = value.has_order ? value.order.size() : table.size();
   PyObject* out = PyList_New(static_cast<Py_ssize_t>(n));
   if (out == nullptr) return nullptr;

@@ -93,6 +93,10 @@ Status ValidateRelativePath(std::string_view path, const std::string& where) {
     std::string_view part = path.substr(start, slash - start);
     if (part.empty()) return refuse("it has an empty component");
     if (part == "." || part == "..") return refuse("it has a '.' or '..' component");
+    if (part.size() == 4 && part[0] == '.' && (part[1] | 0x20) == 'g' && (part[2] | 0x20) == 'i' &&
+        (part[3] | 0x20) == 't') {
+      return refuse("it has a '.git' component (git's own files are never data)");
+    }
     start = slash + 1;
   }
   return Status::OK();

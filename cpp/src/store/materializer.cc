@@ -64,6 +64,7 @@ Result<std::vector<ChunkRef>> Materializer::FileChunks(const Digest& oid, uint64
   }
   CAIRN_ASSIGN_OR_RAISE(auto payload, store_->Read(oid));
   if (copies[0].record.type == ObjectType::kChunk) {
+    // Read() checked the bytes against their id, which is the file's oid: they are the file.
     if (static_cast<uint64_t>(payload->size()) != size) {
       return Status::Invalid("file ", oid.ToHex(), " has ", payload->size(),
                              " bytes in the store but its pointer says ", size);
@@ -84,21 +85,28 @@ Result<std::vector<ChunkRef>> Materializer::FileChunks(const Digest& oid, uint64
 
 Status Materializer::ReadFile(const Digest& oid, uint64_t size, const ByteSink& sink) {
   CAIRN_ASSIGN_OR_RAISE(auto chunks, FileChunks(oid, size));
-  if (chunks.size() == 1) {
-    CAIRN_ASSIGN_OR_RAISE(auto payload, store_->Read(oid));
-    CAIRN_RETURN_NOT_OK(sink(payload->data(), static_cast<size_t>(payload->size())));
-    if (!Report(static_cast<uint64_t>(payload->size()))) return Status::Cancelled("cancelled");
+  return AssembleFile(*store_, pool_.get(), oid, chunks, [&](const uint8_t* data, size_t n) {
+    CAIRN_RETURN_NOT_OK(sink(data, n));
+    if (!Report(n)) return Status::Cancelled("cancelled");
     return Status::OK();
+  });
+}
+
+Status AssembleFile(const ObjectStore& store, arrow::internal::ThreadPool* pool, const Digest& oid,
+                    const std::vector<ChunkRef>& chunks, const ByteSink& sink) {
+  if (chunks.size() == 1 && chunks[0].id == oid) {
+    // A one-chunk file: the chunk's id is the file's oid and Read() checks it.
+    CAIRN_ASSIGN_OR_RAISE(auto payload, store.Read(oid));
+    return sink(payload->data(), static_cast<size_t>(payload->size()));
   }
   Sha256 whole;
   std::deque<arrow::Future<std::shared_ptr<arrow::Buffer>>> pending;
   constexpr size_t kWindow = 64;
-  size_t next = 0;
+  size_t next = 0, done = 0;
   Status failure;
-  while ((next < chunks.size() || !pending.empty())) {
+  while (next < chunks.size() || !pending.empty()) {
     while (failure.ok() && next < chunks.size() && pending.size() < kWindow) {
-      auto submitted =
-          pool_->Submit([store = store_.get(), id = chunks[next].id]() { return store->Read(id); });
+      auto submitted = pool->Submit([&store, id = chunks[next].id]() { return store.Read(id); });
       if (!submitted.ok()) {
         failure = submitted.status();
         break;
@@ -110,22 +118,27 @@ Status Materializer::ReadFile(const Digest& oid, uint64_t size, const ByteSink& 
     auto future = std::move(pending.front());
     pending.pop_front();
     const auto& result = future.result();
+    const ChunkRef& ref = chunks[done++];
     if (!failure.ok()) continue;  // drain what is in flight after an error
     if (!result.ok()) {
       failure = result.status();
       continue;
     }
     const auto& buf = *result;
+    if (static_cast<uint64_t>(buf->size()) != ref.size) {
+      failure = Status::Invalid("file ", oid.ToHex(), ": its recipe gives chunk ", ref.id.ToHex(),
+                                " ", ref.size, " bytes but it has ", buf->size(),
+                                " (a forged or damaged recipe)");
+      continue;
+    }
     whole.Update(buf->data(), static_cast<size_t>(buf->size()));
     failure = sink(buf->data(), static_cast<size_t>(buf->size()));
-    if (failure.ok() && !Report(static_cast<uint64_t>(buf->size())))
-      failure = Status::Cancelled("cancelled");
   }
   CAIRN_RETURN_NOT_OK(failure);
   if (whole.Finish() != oid) {
-    return Status::IOError("file ", oid.ToHex(),
-                           " does not match its oid after assembly "
-                           "(a damaged recipe); run `cairn fsck`");
+    return Status::Invalid("file ", oid.ToHex(),
+                           ": its chunks do not make a file with that oid (a forged or damaged "
+                           "recipe)");
   }
   return Status::OK();
 }
@@ -145,7 +158,16 @@ Status Materializer::WriteFile(const Digest& oid, uint64_t size, bool executable
 }
 
 Result<std::vector<ManifestEntry>> Materializer::ReadManifest(const Digest& id) {
-  CAIRN_ASSIGN_OR_RAISE(auto payload, store_->Read(id));
+  return ReadManifestOf(*store_, id);
+}
+
+Result<std::vector<ManifestEntry>> ReadManifestOf(const ObjectStore& store, const Digest& id) {
+  CAIRN_ASSIGN_OR_RAISE(auto payload, store.Read(id));
+  // Whatever type the store's record claims, a manifest is named by its own SHA-256.
+  if (Sha256::Of(payload->data(), static_cast<size_t>(payload->size())) != id) {
+    return Status::Invalid("manifest ", id.ToHex(), " in '", store.dir(),
+                           "' does not match its id (a forged or damaged object)");
+  }
   return DecodeManifest(AsView(*payload), "manifest " + id.ToHex());
 }
 

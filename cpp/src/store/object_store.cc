@@ -50,12 +50,12 @@ Status ObjectStore::Refresh() {
                   : Result<std::vector<IndexRecord>>(data.status());
     std::unique_lock lock(mutex_);
     if (number_of_.count(name)) continue;
+    auto known = std::find(damaged_.begin(), damaged_.end(), where);
     if (!records.ok()) {
-      if (std::find(damaged_.begin(), damaged_.end(), where) == damaged_.end()) {
-        damaged_.push_back(where);
-      }
+      if (known == damaged_.end()) damaged_.push_back(where);
       continue;
     }
+    if (known != damaged_.end()) damaged_.erase(known);  // repaired since
     AddPackLocked(name, std::move(*records));
   }
   return Status::OK();

@@ -13,7 +13,20 @@ namespace {
 bool ValidType(uint8_t t) { return t >= 1 && t <= 3; }
 bool ValidCodec(uint8_t c) { return c <= 2; }
 
+// What any well-formed entry satisfies, whoever wrote it: sizes a reader may allocate for,
+// raw entries whose stored and payload sizes agree, and an end that cannot overflow.
+const char* ImplausibleEntry(const IndexRecord& r) {
+  if (r.raw_size > MaxPayloadSize(r.type)) return "declares a payload larger than the format allows";
+  if (IsRaw(r.codec) && r.stored_size != r.raw_size) return "has inconsistent sizes";
+  if (r.offset < kPackMagic.size() || r.offset > kMaxPackOffset) return "has an impossible offset";
+  return nullptr;
+}
+
 }  // namespace
+
+uint64_t MaxPayloadSize(ObjectType type) {
+  return type == ObjectType::kChunk ? kMaxChunkPayload : kMaxMetadataPayload;
+}
 
 const char* ObjectTypeName(ObjectType type) {
   switch (type) {
@@ -50,6 +63,9 @@ Result<IndexRecord> DecodeEntryHeader(const uint8_t* h, uint64_t offset, const s
   r.raw_size = GetLittleEndian<uint64_t>(h + 8);
   std::memcpy(r.id.bytes.data(), h + 16, 32);
   r.offset = offset;
+  if (const char* why = ImplausibleEntry(r)) {
+    return Status::Invalid(where, ": corrupt entry header at byte ", offset, " (it ", why, ")");
+  }
   return r;
 }
 
@@ -99,6 +115,10 @@ Result<std::vector<IndexRecord>> ParseIndex(std::string_view data, const std::st
     r.stored_size = GetLittleEndian<uint32_t>(q + 36);
     r.offset = GetLittleEndian<uint64_t>(q + 40);
     r.raw_size = GetLittleEndian<uint64_t>(q + 48);
+    if (const char* why = ImplausibleEntry(r)) {
+      return Status::Invalid(where, ": corrupt record in pack index (", ObjectTypeName(r.type), " ",
+                             r.id.ToHex(), " ", why, ")");
+    }
     q += kIndexRecordSize;
   }
   return records;
@@ -163,6 +183,10 @@ Result<Codec> Compressor::Encode(const uint8_t* raw, size_t size, std::string* o
 
 Result<std::shared_ptr<arrow::Buffer>> DecodePayload(const IndexRecord& r, const uint8_t* stored,
                                                      const std::string& where) {
+  if (r.raw_size > MaxPayloadSize(r.type)) {
+    return Status::Invalid(where, ": ", ObjectTypeName(r.type), " ", r.id.ToHex(), " declares ",
+                           r.raw_size, " bytes, more than the format allows (corrupt)");
+  }
   if (IsRaw(r.codec)) {
     if (r.stored_size != r.raw_size) {
       return Status::Invalid(where, ": ", ObjectTypeName(r.type), " ", r.id.ToHex(),

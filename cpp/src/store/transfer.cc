@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "cairn/io/file_io.h"
+#include "cairn/store/materializer.h"
 
 namespace cairn::store {
 namespace {
@@ -121,61 +122,155 @@ Status RewritePack(ObjectStore& store, uint32_t p, const std::vector<const Index
   return store.DeletePack(p);
 }
 
+// One object read from a transfer's source, checked against its id.
+struct Fetched {
+  IndexRecord record;
+  std::shared_ptr<arrow::Buffer> stored;
+  uint64_t read = 0;  // stored bytes read from the source (progress counts these)
+};
+
+// The second step of a transfer: each recipe is appended to `writer` (made if null) only
+// when the file its chunks make, read from `chunks`, hashes to its oid; the others are
+// listed in stats->rejected. With `only_complete`, a recipe whose chunks `chunks` does not
+// all have is left for later: returned.
+Result<std::vector<Fetched>> AppendVerifiedRecipes(const std::vector<Fetched>& recipes,
+                                                   const ObjectStore& chunks, bool only_complete,
+                                                   const ObjectStore& dest,
+                                                   arrow::internal::ThreadPool& pool,
+                                                   const std::string& tmp_dir,
+                                                   std::unique_ptr<PackWriter>& writer,
+                                                   TransferStats* stats) {
+  std::vector<Fetched> later;
+  for (const Fetched& f : recipes) {
+    const std::string what = "recipe " + f.record.id.ToHex();
+    bool deferred = false;
+    Status verified = [&]() -> Status {
+      CAIRN_ASSIGN_OR_RAISE(auto payload, DecodePayload(f.record, f.stored->data(), what));
+      CAIRN_ASSIGN_OR_RAISE(auto recipe, DecodeRecipe(AsView(*payload), what));
+      if (only_complete && !std::all_of(recipe.chunks.begin(), recipe.chunks.end(),
+                                        [&](const ChunkRef& c) { return chunks.Contains(c.id); })) {
+        deferred = true;
+        return Status::OK();
+      }
+      return AssembleFile(chunks, &pool, f.record.id, recipe.chunks,
+                          [](const uint8_t*, size_t) { return Status::OK(); });
+    }();
+    if (deferred) {
+      later.push_back(f);
+      continue;
+    }
+    if (!verified.ok()) {
+      stats->rejected.push_back({f.record.id, verified.message()});
+      continue;
+    }
+    if (!writer) {
+      CAIRN_ASSIGN_OR_RAISE(writer, PackWriter::Create(IsLocal(dest.fs()) ? dest.dir() : tmp_dir));
+    }
+    CAIRN_RETURN_NOT_OK(writer->Append(f.record.type, f.record.id, f.record.raw_size,
+                                       f.record.codec, f.stored->data(),
+                                       static_cast<size_t>(f.stored->size())));
+    ++stats->objects;
+    stats->bytes += static_cast<uint64_t>(f.stored->size());
+  }
+  return later;
+}
+
+// Whether one copy is good: its bytes match its id and, for a recipe, the file its chunks
+// make (read from `store`) hashes to its id.
+bool GoodCopy(const ObjectStore& store, arrow::internal::ThreadPool* pool, const Location& copy) {
+  auto payload = store.ReadCopy(copy);
+  if (!payload.ok()) return false;
+  if (copy.record.type != ObjectType::kRecipe) return true;
+  auto recipe = DecodeRecipe(AsView(**payload), "recipe " + copy.record.id.ToHex());
+  return recipe.ok() && AssembleFile(store, pool, copy.record.id, recipe->chunks,
+                                     [](const uint8_t*, size_t) { return Status::OK(); })
+                            .ok();
+}
+
 }  // namespace
 
 Result<Closure> CollectClosure(const std::vector<const ObjectStore*>& sources,
                                const std::vector<Pointer>& roots) {
   Closure out;
   std::unordered_set<Digest, DigestHash> seen;
-  auto locate = [&](const Digest& id) -> std::pair<const ObjectStore*, std::vector<Location>> {
-    for (const auto* s : sources) {
-      auto found = s->Find(id);
-      if (!found.empty()) return {s, found};
-    }
-    return {nullptr, {}};
+  // The first source that has `id`. A recipe or manifest is read and parsed there; when no
+  // copy there is good (damaged, forged, or a recipe of another size than `size`), the next
+  // source is tried and `id` is listed in out.damaged.
+  struct Found {
+    const ObjectStore* store = nullptr;
+    ObjectType type = ObjectType::kChunk;
+    uint64_t raw_size = 0;
+    Recipe recipe;
+    std::vector<ManifestEntry> entries;
   };
-  // Adds a file's objects; returns false if the file's top object is missing.
-  auto add_file = [&](const Digest& oid) -> Status {
+  auto locate = [&](const Digest& id, bool manifest, uint64_t size) -> Result<Found> {
+    std::string problems;
+    for (const auto* s : sources) {
+      auto copies = s->Find(id);
+      if (copies.empty()) continue;
+      Found f{s, copies[0].record.type, copies[0].record.raw_size, {}, {}};
+      if (!manifest && f.type == ObjectType::kChunk) return f;  // Read() checks it later
+      Status st;
+      if (manifest) {
+        auto entries = ReadManifestOf(*s, id);
+        st = entries.status();
+        if (st.ok()) f.entries = std::move(*entries);
+      } else {
+        auto payload = s->Read(id);
+        auto recipe = payload.ok() ? DecodeRecipe(AsView(**payload), "recipe " + id.ToHex())
+                                   : Result<Recipe>(payload.status());
+        st = recipe.status();
+        if (st.ok() && recipe->file_size != size) {
+          st = Status::Invalid("recipe ", id.ToHex(), " in '", s->dir(), "' is of a ",
+                               recipe->file_size, "-byte file but the pointer says ", size,
+                               " bytes (a forged or damaged recipe)");
+        }
+        if (st.ok()) f.recipe = std::move(*recipe);
+      }
+      if (st.ok()) return f;
+      out.damaged.push_back(id);
+      problems += "\n  " + st.message();
+    }
+    if (!problems.empty()) {
+      return Status::Invalid("no good copy of ", manifest ? "manifest " : "file ", id.ToHex(), ":",
+                             problems);
+    }
+    return Found{};
+  };
+  auto add_file = [&](const Digest& oid, uint64_t size) -> Status {
     if (!seen.insert(oid).second) return Status::OK();
-    auto [store, copies] = locate(oid);
-    if (store == nullptr) {
+    CAIRN_ASSIGN_OR_RAISE(auto top, locate(oid, false, size));
+    if (top.store == nullptr) {
       out.missing.push_back(oid);
       return Status::OK();
     }
     out.ids.push_back(oid);
-    if (copies[0].record.type == ObjectType::kChunk) {
-      out.bytes += copies[0].record.raw_size;
+    if (top.type == ObjectType::kChunk) {
+      out.bytes += top.raw_size;
       return Status::OK();
     }
-    CAIRN_ASSIGN_OR_RAISE(auto payload, store->Read(oid));
-    CAIRN_ASSIGN_OR_RAISE(auto recipe, DecodeRecipe(AsView(*payload), "recipe " + oid.ToHex()));
-    for (const auto& c : recipe.chunks) {
+    for (const auto& c : top.recipe.chunks) {
       if (!seen.insert(c.id).second) continue;
       out.bytes += c.size;
-      if (locate(c.id).first == nullptr) {
-        out.missing.push_back(c.id);
-      } else {
-        out.ids.push_back(c.id);
-      }
+      const bool found = std::any_of(sources.begin(), sources.end(),
+                                     [&](const ObjectStore* s) { return s->Contains(c.id); });
+      (found ? out.ids : out.missing).push_back(c.id);
     }
     return Status::OK();
   };
   for (const auto& root : roots) {
     if (root.kind == Pointer::Kind::kFile) {
-      CAIRN_RETURN_NOT_OK(add_file(root.oid));
+      CAIRN_RETURN_NOT_OK(add_file(root.oid, root.size));
       continue;
     }
     if (!seen.insert(root.oid).second) continue;
-    auto [store, copies] = locate(root.oid);
-    if (store == nullptr) {
+    CAIRN_ASSIGN_OR_RAISE(auto top, locate(root.oid, true, 0));
+    if (top.store == nullptr) {
       out.missing.push_back(root.oid);
       continue;
     }
     out.ids.push_back(root.oid);
-    CAIRN_ASSIGN_OR_RAISE(auto payload, store->Read(root.oid));
-    CAIRN_ASSIGN_OR_RAISE(auto entries,
-                          DecodeManifest(AsView(*payload), "manifest " + root.oid.ToHex()));
-    for (const auto& e : entries) CAIRN_RETURN_NOT_OK(add_file(e.oid));
+    for (const auto& e : top.entries) CAIRN_RETURN_NOT_OK(add_file(e.oid, e.size));
   }
   return out;
 }
@@ -200,11 +295,6 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
   const bool local_dest = IsLocal(dest.fs());
   if (local_dest) CAIRN_RETURN_NOT_OK(MakeDirectories(dest.dir()));
   CAIRN_ASSIGN_OR_RAISE(auto pool, arrow::internal::ThreadPool::Make(IoThreads(threads)));
-  struct Fetched {
-    IndexRecord record;
-    std::shared_ptr<arrow::Buffer> stored;
-    uint64_t read = 0;  // stored bytes read from the source (progress counts these)
-  };
   // With `level`, a zstd object is compressed again at that level on its way (a push gives
   // the remote a denser form than the fast level compaction uses), and so is one whose
   // compression was deferred; kept only when smaller.
@@ -302,6 +392,7 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
     return out;
   };
   std::deque<arrow::Future<std::vector<Fetched>>> pending;
+  std::vector<Fetched> recipes;
   std::unique_ptr<PackWriter> writer;
   size_t next = 0;
   const size_t window = static_cast<size_t>(pool->GetCapacity()) * 2;
@@ -327,6 +418,12 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
     }
     for (const Fetched& f : *result) {
       if (!failure.ok()) break;
+      if (f.record.type == ObjectType::kRecipe) {
+        // Only its file's SHA-256 vouches for a recipe: checked once its chunks are here.
+        done += f.read;
+        recipes.push_back(f);
+        continue;
+      }
       if (!writer) {
         // A local destination gets its temporary pack in its own folder, so moving it into
         // place is a rename on one file system (a remote folder may be another mount).
@@ -351,6 +448,28 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
         failure = Status::Cancelled("transfer cancelled");
     }
   }
+  // Recipes are checked where chunks are cheap to read: in a local source (push, or a
+  // folder remote), so they go into the same last pack; else (or for chunks only the
+  // destination had) in a local destination once this transfer's chunks are published.
+  if (failure.ok() && !recipes.empty() && IsLocal(source.fs())) {
+    auto later =
+        AppendVerifiedRecipes(recipes, source, local_dest, dest, *pool, tmp_dir, writer, &stats);
+    if (later.ok()) {
+      recipes = std::move(*later);
+    } else {
+      failure = later.status();
+    }
+  }
+  if (failure.ok() && !recipes.empty() && local_dest && writer && writer->count() > 0) {
+    failure = Publish(std::move(writer), dest, tmp_dir);
+    ++stats.packs;
+  }
+  if (failure.ok() && !recipes.empty()) {
+    failure = AppendVerifiedRecipes(recipes, local_dest ? static_cast<const ObjectStore&>(dest)
+                                                        : source,
+                                    false, dest, *pool, tmp_dir, writer, &stats)
+                  .status();
+  }
   if (failure.ok() && writer && writer->count() > 0) {
     failure = Publish(std::move(writer), dest, tmp_dir);
     ++stats.packs;
@@ -366,6 +485,7 @@ Result<std::vector<Damage>> Verify(const ObjectStore& store, const ProgressFn& p
     damage.push_back({idx, "", "the index is corrupt"});
   auto names = store.pack_names();
   auto records = store.pack_records();
+  std::map<Digest, std::string> recipes;  // recipe id -> a pack whose copy is intact
   uint64_t done = 0;
   for (size_t p = 0; p < names.size(); ++p) {
     std::string path = store.dir() + "/" + names[p] + ".pack";
@@ -384,7 +504,7 @@ Result<std::vector<Damage>> Verify(const ObjectStore& store, const ProgressFn& p
       auto bad = [&](const std::string& what) {
         damage.push_back({path, r.id.ToHex(), std::string(ObjectTypeName(r.type)) + ": " + what});
       };
-      if (r.offset + kEntryHeaderSize + r.stored_size > bytes.size()) {
+      if (r.offset > bytes.size() || bytes.size() - r.offset < kEntryHeaderSize + r.stored_size) {
         bad("cut short (the pack is truncated)");
         continue;
       }
@@ -397,11 +517,31 @@ Result<std::vector<Damage>> Verify(const ObjectStore& store, const ProgressFn& p
       }
       auto payload = DecodePayload(r, at + kEntryHeaderSize, path);
       Status st = payload.ok() ? VerifyPayload(r, **payload, path) : payload.status();
-      if (!st.ok()) bad("content does not match its id");
+      if (!st.ok()) {
+        bad("content does not match its id");
+      } else if (r.type == ObjectType::kRecipe) {
+        recipes.emplace(r.id, path);
+      }
     }
     done += bytes.size();
     if (progress && !progress(done)) return Status::Cancelled("fsck cancelled");
   }
+  // A recipe's checksum covers only its own bytes: the file its chunks make must hash to
+  // its id (a forged recipe passes every other check).
+  CAIRN_ASSIGN_OR_RAISE(auto pool, arrow::internal::ThreadPool::Make(IoThreads(0)));
+  for (const auto& [id, path] : recipes) {
+    auto payload = store.Read(id);
+    auto recipe = payload.ok() ? DecodeRecipe(AsView(**payload), "recipe " + id.ToHex())
+                               : Result<Recipe>(payload.status());
+    Status st = recipe.status();
+    if (st.ok()) {
+      st = AssembleFile(store, pool.get(), id, recipe->chunks,
+                        [](const uint8_t*, size_t) { return Status::OK(); });
+    }
+    if (!st.ok()) damage.push_back({path, id.ToHex(), "recipe: " + st.message()});
+    if (progress && !progress(done)) return Status::Cancelled("fsck cancelled");
+  }
+  (void)pool->Shutdown(true);
   return damage;
 }
 
@@ -415,13 +555,14 @@ Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& k
   // One copy of each live object is enough. With several copies, keep one that verifies
   // (a damaged copy must never be the one that survives); with one, keep it as it is.
   std::unordered_map<Digest, std::pair<uint32_t, uint64_t>, DigestHash> chosen;
+  CAIRN_ASSIGN_OR_RAISE(auto pool, arrow::internal::ThreadPool::Make(IoThreads(0)));
   for (const auto& id : live) {
     auto copies = store.Find(id);
     if (copies.empty()) continue;
     const Location* pick = &copies[0];
     if (copies.size() > 1) {
       for (const auto& copy : copies) {
-        if (store.ReadCopy(copy).ok()) {
+        if (GoodCopy(store, pool.get(), copy)) {
           pick = &copy;
           break;
         }
@@ -461,11 +602,12 @@ Result<GcStats> CollectGarbage(ObjectStore& store, const std::vector<Pointer>& k
 Result<uint64_t> DropDamagedCopies(ObjectStore& store, const std::vector<Digest>& ids,
                                    const std::string& tmp_dir) {
   std::unordered_map<uint32_t, std::unordered_set<uint64_t>> bad;  // pack -> entry offsets
+  CAIRN_ASSIGN_OR_RAISE(auto pool, arrow::internal::ThreadPool::Make(IoThreads(0)));
   for (const auto& id : ids) {
     std::vector<Location> damaged;
     bool any_good = false;
     for (const auto& copy : store.Find(id)) {
-      if (store.ReadCopy(copy).ok()) {
+      if (GoodCopy(store, pool.get(), copy)) {
         any_good = true;
       } else {
         damaged.push_back(copy);

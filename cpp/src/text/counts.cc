@@ -1,5 +1,7 @@
 #include "cairn/text/counts.h"
 
+#include "cairn/text/ngram_counts.h"
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -8,7 +10,7 @@ namespace cairn::text {
 
 CountsTable::CountsTable() : slots_(1024, 0), mask_(1023) {}
 
-void CountsTable::Insert(std::string_view key, uint64_t hash, uint64_t slot, int64_t count) {
+size_t CountsTable::Insert(std::string_view key, uint64_t hash, uint64_t slot, int64_t count) {
   Entry e{};
   e.hash = hash;
   e.count = count;
@@ -22,6 +24,7 @@ void CountsTable::Insert(std::string_view key, uint64_t hash, uint64_t slot, int
   entries_.push_back(e);
   slots_[slot] = ((hash >> 32) << 32) | static_cast<uint64_t>(entries_.size());
   if (entries_.size() * 2 > slots_.size()) Grow();
+  return entries_.size() - 1;
 }
 
 void CountsTable::Grow() {
@@ -69,6 +72,12 @@ std::vector<size_t> CountsTable::LargestFirst(int64_t k) const {
     std::sort(order.begin(), order.end(), by_count);
   }
   return order;
+}
+
+std::shared_ptr<const CountsTable> CountsValue::Table() const {
+  if (table != nullptr || ngrams == nullptr) return table;
+  std::call_once(made_, [this] { made_table_ = ngrams->ToTable(); });
+  return made_table_;
 }
 
 }  // namespace cairn::text

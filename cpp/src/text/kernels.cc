@@ -3,6 +3,7 @@
 #include "cairn/io/file_io.h"
 #include "cairn/io/text_block.h"
 #include "cairn/text/counts.h"
+#include "cairn/text/ngram_counts.h"
 #include "cairn/text/utf8.h"
 
 namespace cairn::text {
@@ -11,14 +12,15 @@ namespace {
 class TextScanBody final : public TaskBody {
  public:
   TextScanBody(std::vector<TextSegment> segments, bool replace_errors, std::vector<TextOp> ops,
-               SinkKind sink)
+               SinkKind sink, int64_t partition)
       : segments_(std::move(segments)),
         replace_errors_(replace_errors),
         ops_(std::move(ops)),
-        sink_(sink) {}
+        sink_(sink),
+        partition_(partition) {}
 
   Result<ValuePtr> Run(std::span<const ValuePtr>) override {
-    PipelineRunner runner(ops_, sink_);
+    PipelineRunner runner(ops_, sink_, partition_);
     std::string repaired;
     for (const auto& segment : segments_) {
       CAIRN_ASSIGN_OR_RAISE(auto resolved, io::ResolvePath(segment.path, segment.s3));
@@ -52,25 +54,45 @@ class TextScanBody final : public TaskBody {
   bool replace_errors_;
   std::vector<TextOp> ops_;
   SinkKind sink_;
+  int64_t partition_;
 };
 
 class MergeCountsBody final : public TaskBody {
  public:
+  explicit MergeCountsBody(bool concat) : concat_(concat) {}
   Result<ValuePtr> Run(std::span<const ValuePtr> inputs) override {
     auto out = std::make_shared<CountsValue>();
-    auto table = std::make_shared<CountsTable>();
-    bool first = true;
+    std::vector<const CountsValue*> counts;
+    bool all_ngrams = true;
     for (const auto& input : inputs) {
-      auto* counts = dynamic_cast<const CountsValue*>(input.get());
-      if (counts == nullptr) return Status::TypeError("merge_counts: input is not a counts table");
-      if (first) out->keys_only = counts->keys_only;
-      first = false;
-      table->Merge(*counts->table);
+      auto* c = dynamic_cast<const CountsValue*>(input.get());
+      if (c == nullptr) return Status::TypeError("merge_counts: input is not a counts table");
+      counts.push_back(c);
+      all_ngrams = all_ngrams && c->ngrams != nullptr;
     }
+    if (!counts.empty()) out->keys_only = counts[0]->keys_only;
+    if (all_ngrams && !counts.empty()) {
+      std::vector<std::shared_ptr<const NgramCounts>> parts;
+      for (const auto* c : counts) parts.push_back(c->ngrams);
+      if (concat_) {
+        CAIRN_ASSIGN_OR_RAISE(out->ngrams, NgramCounts::Concat(parts));
+      } else {
+        std::vector<const NgramCounts*> views;
+        for (const auto& p : parts) views.push_back(p.get());
+        CAIRN_ASSIGN_OR_RAISE(out->ngrams, NgramCounts::Merge(views));
+      }
+      return std::static_pointer_cast<Value>(out);
+    }
+    // Strings (n-gram counts among them as their strings: both keep first-occurrence order).
+    auto table = std::make_shared<CountsTable>();
+    for (const auto* c : counts) table->Merge(*c->Table());
     out->table = std::move(table);
     return std::static_pointer_cast<Value>(out);
   }
   std::string Label() const override { return "merge_counts"; }
+
+ private:
+  bool concat_;
 };
 
 class SumInt64Body final : public TaskBody {
@@ -95,8 +117,12 @@ class LargestCountsBody final : public TaskBody {
     auto* counts = dynamic_cast<const CountsValue*>(inputs[0].get());
     if (counts == nullptr) return Status::TypeError("largest_counts: input is not a counts table");
     auto out = std::make_shared<CountsValue>();
-    out->table = counts->table;  // shared: tables are immutable once made
     out->keys_only = counts->keys_only;
+    if (counts->ngrams != nullptr) {  // the largest only, as strings in their order
+      out->table = counts->ngrams->LargestFirst(k_);
+      return std::static_pointer_cast<Value>(out);
+    }
+    out->table = counts->Table();  // shared: tables are immutable once made
     out->order = out->table->LargestFirst(k_);
     out->has_order = true;
     return std::static_pointer_cast<Value>(out);
@@ -110,10 +136,14 @@ class LargestCountsBody final : public TaskBody {
 }  // namespace
 
 std::shared_ptr<TaskBody> MakeTextScan(std::vector<TextSegment> segments, bool replace_errors,
-                                       std::vector<TextOp> ops, SinkKind sink) {
-  return std::make_shared<TextScanBody>(std::move(segments), replace_errors, std::move(ops), sink);
+                                       std::vector<TextOp> ops, SinkKind sink,
+                                       int64_t partition) {
+  return std::make_shared<TextScanBody>(std::move(segments), replace_errors, std::move(ops), sink,
+                                        partition);
 }
-std::shared_ptr<TaskBody> MakeMergeCounts() { return std::make_shared<MergeCountsBody>(); }
+std::shared_ptr<TaskBody> MakeMergeCounts(bool concat) {
+  return std::make_shared<MergeCountsBody>(concat);
+}
 std::shared_ptr<TaskBody> MakeSumInt64() { return std::make_shared<SumInt64Body>(); }
 std::shared_ptr<TaskBody> MakeLargestCounts(int64_t k) {
   return std::make_shared<LargestCountsBody>(k);

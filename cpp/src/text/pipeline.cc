@@ -5,7 +5,9 @@
 #include <cstring>
 
 #include "cairn/text/counts.h"
+#include "cairn/text/ngram_counts.h"
 #include "cairn/text/utf8.h"
+#include "tokens.h"
 
 namespace cairn::text {
 namespace {
@@ -27,38 +29,31 @@ std::string_view Strip(std::string_view s) {
   return s.substr(begin, end - begin);
 }
 
-// Calls visit(token) for each whitespace-separated token of s, as str.split() gives them.
-template <typename Visit>
-void ForEachToken(std::string_view s, Visit&& visit) {
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    // skip whitespace
-    while (i < n) {
-      uint8_t cls = kByteClass[p[i]];
-      if (cls == 0) break;
-      if (cls == 1) {
-        ++i;
-        continue;
-      }
-      int space = SpaceLengthAt(s, i);
-      if (space == 0) break;
-      i += space;
-    }
-    if (i >= n) break;
-    size_t start = i;
-    while (i < n) {
-      uint8_t cls = kByteClass[p[i]];
-      if (cls == 0) {
-        ++i;
-        continue;
-      }
-      if (cls == 1 || SpaceLengthAt(s, i) > 0) break;
-      i += p[i] < 0xE0 ? 2 : p[i] < 0xF0 ? 3 : 4;
-    }
-    visit(s.substr(start, i - start));
+// For steps [lower|upper|strip]* split ngrams(n) flatten (filter(bool) anywhere: it drops
+// nothing there), the case steps to apply to the text and the ngrams step; else nullptr.
+const TextOp* MatchNgramSteps(const std::vector<TextOp>& ops, std::vector<TextOp::Kind>* cases) {
+  using Kind = TextOp::Kind;
+  std::vector<Kind> kinds;
+  const TextOp* ngrams = nullptr;
+  for (const auto& op : ops) {
+    if (op.kind == Kind::kNonEmpty) continue;
+    if (op.kind == Kind::kNgrams) ngrams = &op;
+    kinds.push_back(op.kind);
   }
+  const size_t k = kinds.size();
+  if (k < 3 || kinds[k - 3] != Kind::kSplit || kinds[k - 2] != Kind::kNgrams ||
+      kinds[k - 1] != Kind::kFlatten) {
+    return nullptr;
+  }
+  cases->clear();
+  for (size_t i = 0; i + 3 < k; ++i) {
+    if (kinds[i] == Kind::kLower || kinds[i] == Kind::kUpper) {
+      cases->push_back(kinds[i]);
+    } else if (kinds[i] != Kind::kStrip) {
+      return nullptr;  // strip does not change the words
+    }
+  }
+  return ngrams;
 }
 
 void Split(std::string_view s, std::vector<std::string_view>* out) {
@@ -119,8 +114,20 @@ struct PipelineRunner::State {
   Status error;
   // Steps are [lower|upper]? split flatten and the sink counts: words of whole texts.
   bool words_fast_path = false;
-  TextOp::Kind case_op = TextOp::Kind::kNonEmpty;  // kLower/kUpper when the fast path folds case
+  std::vector<TextOp::Kind> word_cases;  // kLower/kUpper when the fast path folds case
   std::string case_buffer;
+  // Steps end in split ngrams(n) flatten and the sink counts: n-grams counted as word-id
+  // tuples over whole texts (ngram_n > 0), after the case steps `ngram_cases`.
+  int ngram_n = 0;
+  std::vector<TextOp::Kind> ngram_cases;
+  std::unique_ptr<NgramCounter> ngram_counter;  // frequencies/distinct
+  std::string case_buffer2;
+
+  // `text` with the case steps applied in order. Case mapping never turns whitespace into
+  // non-whitespace or back, and Greek final sigma looks no further than a line ending, so
+  // mapping the whole text first is exact.
+  std::string_view ApplyCases(std::string_view text, const std::vector<TextOp::Kind>& cases);
+  void CountNgramsOf(std::string_view text);
 
   void ProcessString(std::string_view s, size_t step);
   void ProcessList(const std::vector<std::string_view>& items, size_t step);
@@ -128,7 +135,7 @@ struct PipelineRunner::State {
   void SinkList(const std::vector<std::string_view>& items);
 };
 
-PipelineRunner::PipelineRunner(std::vector<TextOp> ops, SinkKind sink)
+PipelineRunner::PipelineRunner(std::vector<TextOp> ops, SinkKind sink, int64_t partition)
     : state_(std::make_unique<State>()) {
   State& st = *state_;
   st.ops = std::move(ops);
@@ -150,12 +157,22 @@ PipelineRunner::PipelineRunner(std::vector<TextOp> ops, SinkKind sink)
     const auto& o = st.ops;
     size_t first = 0;
     if (!o.empty() && (o[0].kind == TextOp::Kind::kLower || o[0].kind == TextOp::Kind::kUpper)) {
-      st.case_op = o[0].kind;
+      st.word_cases = {o[0].kind};
       first = 1;
     }
     st.words_fast_path = sink != SinkKind::kCollect && o.size() == first + 2 &&
                          o[first].kind == TextOp::Kind::kSplit &&
                          o[first + 1].kind == TextOp::Kind::kFlatten;
+  }
+  if (sink != SinkKind::kCollect) {
+    const TextOp* ngrams = MatchNgramSteps(st.ops, &st.ngram_cases);
+    if (ngrams != nullptr && ngrams->n <= kMaxIdNgram &&
+        (sink == SinkKind::kCount || NgramsCountableAsIds(ngrams->n, ngrams->sep))) {
+      st.ngram_n = ngrams->n;
+      if (sink != SinkKind::kCount) {
+        st.ngram_counter = NgramCounter::Make(ngrams->n, ngrams->sep, partition);
+      }
+    }
   }
   if (sink == SinkKind::kCollect && st.ends_in_list) {
     auto values = std::make_shared<arrow::StringBuilder>();
@@ -166,22 +183,40 @@ PipelineRunner::PipelineRunner(std::vector<TextOp> ops, SinkKind sink)
 
 PipelineRunner::~PipelineRunner() = default;
 
-void PipelineRunner::Add(std::string_view element) { state_->ProcessString(element, 0); }
+void PipelineRunner::Add(std::string_view element) {
+  if (state_->ngram_n > 0) return state_->CountNgramsOf(element);
+  state_->ProcessString(element, 0);
+}
+
+std::string_view PipelineRunner::State::ApplyCases(std::string_view text,
+                                                   const std::vector<TextOp::Kind>& cases) {
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::string& out = i % 2 == 0 ? case_buffer : case_buffer2;
+    out.clear();
+    if (cases[i] == TextOp::Kind::kLower) {
+      AppendLower(text, &out);
+    } else {
+      AppendUpper(text, &out);
+    }
+    text = out;
+  }
+  return text;
+}
+
+void PipelineRunner::State::CountNgramsOf(std::string_view text) {
+  text = ApplyCases(text, ngram_cases);
+  if (ngram_counter != nullptr) {
+    ngram_counter->FeedText(text);
+  } else {
+    count += CountNgrams(text, ngram_n);
+  }
+}
 
 void PipelineRunner::FeedText(std::string_view text) {
   State& st = *state_;
+  if (st.ngram_n > 0) return st.CountNgramsOf(text);
   if (!st.words_fast_path) return FeedLines(text, this);
-  if (st.case_op == TextOp::Kind::kLower || st.case_op == TextOp::Kind::kUpper) {
-    // Case mapping never turns whitespace into non-whitespace or back, and Greek final
-    // sigma looks no further than a line ending, so mapping the whole text first is exact.
-    st.case_buffer.clear();
-    if (st.case_op == TextOp::Kind::kLower) {
-      AppendLower(text, &st.case_buffer);
-    } else {
-      AppendUpper(text, &st.case_buffer);
-    }
-    text = st.case_buffer;
-  }
+  text = st.ApplyCases(text, st.word_cases);
   if (st.sink == SinkKind::kCount) {
     int64_t n = 0;
     ForEachToken(text, [&n](std::string_view) { ++n; });
@@ -302,7 +337,12 @@ Result<ValuePtr> PipelineRunner::Finish() {
   switch (st.sink) {
     case SinkKind::kCount: return MakeValue<int64_t>(st.count);
     case SinkKind::kFrequencies:
-    case SinkKind::kDistinct: return std::static_pointer_cast<Value>(st.counts);
+    case SinkKind::kDistinct:
+      if (st.ngram_counter != nullptr) {
+        CAIRN_ASSIGN_OR_RAISE(st.counts->ngrams, st.ngram_counter->Finish());
+        st.counts->table = nullptr;
+      }
+      return std::static_pointer_cast<Value>(st.counts);
     case SinkKind::kCollect: {
       std::shared_ptr<arrow::Array> array;
       if (st.ends_in_list) {

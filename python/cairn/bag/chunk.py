@@ -28,7 +28,8 @@ no_result = _NoResult()
 
 def reify(seq: Any) -> Any:
     """Materialize an iterator result of a user function into a list (and, as Dask does,
-    its items too when they are iterators)."""
+    its items too when they are iterators: ``map`` with a generator function gives lists).
+    Every element-wise step's result goes through it, fused or not."""
     if isinstance(seq, Iterator):
         seq = list(seq)
     if isinstance(seq, list) and seq and isinstance(seq[0], Iterator):
@@ -47,13 +48,13 @@ def map_chunk(func: Callable, iters: list, iter_kwarg_keys: list | None, kwargs:
             "ensure that all bag arguments have the same partition lengths")
     positional = iters[: len(iters) - nkw] if nkw else iters
     if not nkw:
-        return list(map_lazy(func, positional, None, kwargs))
+        return reify(list(map_lazy(func, positional, None, kwargs)))
     out = []
     for values in zip(*iters):
         kw = dict(kwargs) if kwargs else {}
         kw.update(zip(iter_kwarg_keys, values[len(values) - nkw:]))
         out.append(func(*values[: len(values) - nkw], **kw))
-    return out
+    return reify(out)
 
 
 def repeat_constant(value: Any) -> Any:
@@ -61,19 +62,19 @@ def repeat_constant(value: Any) -> Any:
 
 
 def starmap_chunk(func: Callable, part: list, kwargs: dict | None) -> list:
-    return list(starmap_lazy(func, part, kwargs))
+    return reify(list(starmap_lazy(func, part, kwargs)))
 
 
 def filter_chunk(predicate: Callable, part: list) -> list:
-    return [x for x in part if predicate(x)]
+    return reify([x for x in part if predicate(x)])
 
 
 def remove_chunk(predicate: Callable, part: list) -> list:
-    return [x for x in part if not predicate(x)]
+    return reify([x for x in part if not predicate(x)])
 
 
 def flatten_chunk(part: list) -> list:
-    return list(itertools.chain.from_iterable(part))
+    return reify(list(itertools.chain.from_iterable(part)))
 
 
 def apply_partition(func: Callable, args: list, kwargs: dict | None) -> Any:
@@ -81,7 +82,7 @@ def apply_partition(func: Callable, args: list, kwargs: dict | None) -> Any:
 
 
 def pluck_chunk(key: Any, part: list, default: Any) -> list:
-    return list(pluck_lazy(key, part, default))
+    return reify(list(pluck_lazy(key, part, default)))
 
 
 def _get(x: Any, key: Any, default: Any) -> Any:
@@ -123,8 +124,24 @@ _END = object()
 # the next an iterator instead of a list; only the chain's last step makes a list.
 def map_lazy(func: Callable, iters: list, iter_kwarg_keys: None, kwargs: dict | None) -> Any:
     if kwargs:
-        return (func(*args, **kwargs) for args in zip(*iters))
-    return map(func, *iters)
+        return lists_if_iterators(func(*args, **kwargs) for args in zip(*iters))
+    return lists_if_iterators(map(func, *iters))
+
+
+def lists_if_iterators(results: Iterator) -> Iterator:
+    """``results`` of a user function, each made a list when the first is an iterator (a
+    generator function), as :func:`reify` does: the next step sees what it would see if the
+    steps were not fused. Holds no element longer than the step that uses it."""
+    for head in results:
+        if isinstance(head, Iterator):
+            yield list(head)
+            del head
+            yield from map(list, results)
+        else:
+            yield head
+            del head
+            yield from results
+        return
 
 
 def filter_lazy(predicate: Callable, part: Any) -> Any:
@@ -141,8 +158,8 @@ def flatten_lazy(part: Any) -> Any:
 
 def starmap_lazy(func: Callable, part: Any, kwargs: dict | None) -> Any:
     if kwargs:
-        return (func(*args, **kwargs) for args in part)
-    return itertools.starmap(func, part)
+        return lists_if_iterators(func(*args, **kwargs) for args in part)
+    return lists_if_iterators(itertools.starmap(func, part))
 
 
 def pluck_lazy(key: Any, part: Any, default: Any) -> Any:

@@ -85,10 +85,12 @@ def segments(path: str, codec: str | None, offset: int = 0, size: int = -1,
 _LOCAL = ("", "", "", "", "", 0)
 
 
-def _scan_task(part: Any, errors: str, ops: Any, sink: str) -> Any:
+def _scan_task(part: Any, errors: str, ops: Any, sink: str, partition: int = 0) -> Any:
+    """``partition``: the index that orders first occurrences across partitions in n-gram
+    counts (they count word-id tuples and keep where each key first occurred)."""
     core_part = [(p, off, size, codec, s3.core_spec() if s3 is not None else _LOCAL, listed)
                  for p, off, size, codec, s3, listed in part]
-    return _core.text_scan(core_part, errors, list(ops), sink)
+    return _core.text_scan(core_part, errors, list(ops), sink, partition)
 
 
 def extend(bag: Any, op: str, kind: str, n: int = 0, sep: str = "") -> Any:
@@ -150,7 +152,7 @@ def reduce_bag(bag: Any, sink: str, split_every: int | None, name: str) -> tuple
         raise ValueError(f"split_every must be at least 2, got {split_every}")
     token = tokenize(spec.parts, spec.errors, spec.ops, sink, split_every)
     scan = f"{name}-part-{token}"
-    dsk = {(scan, i): (_scan_task(part, spec.errors, spec.ops, sink),)
+    dsk = {(scan, i): (_scan_task(part, spec.errors, spec.ops, sink, i),)
            for i, part in enumerate(spec.parts)}
     merge = _core.sum_int64() if sink == "count" else _core.merge_counts()
     tree, last = _tree(scan, len(spec.parts), split_every, merge, token)
@@ -163,7 +165,8 @@ def frequencies(bag: Any, split_every: int | None, sort: bool) -> Any:
 
     dsk, token, last = reduce_bag(bag, "frequencies", split_every, "frequencies")
     final = f"frequencies-aggregate-{token}"
-    dsk[(final, 0)] = (_core.merge_counts(), last)
+    # concat: n-gram counts are only listed together; topk and the conversion stream the merge
+    dsk[(final, 0)] = (_core.merge_counts(True), last)
     if sort:
         sorted_name = f"frequencies-sorted-{token}"
         dsk[(sorted_name, 0)] = (_core.largest_counts(-1), (final, 0))
@@ -186,7 +189,7 @@ def distinct(bag: Any) -> Any:
 
     dsk, token, last = reduce_bag(bag, "distinct", None, "distinct")
     final = f"distinct-aggregate-{token}"
-    dsk[(final, 0)] = (_core.merge_counts(), last)
+    dsk[(final, 0)] = (_core.merge_counts(True), last)
     return Bag(dsk, final, 1)
 
 

@@ -9,11 +9,12 @@ import lzma
 import os
 import re
 import tempfile
+import zipfile
 from typing import Any, BinaryIO
 
 from .. import filesystems
 
-COMPRESSIONS = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
+COMPRESSIONS = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst", "zip": ".zip"}
 _BY_EXTENSION = {ext: name for name, ext in COMPRESSIONS.items()}
 _BY_EXTENSION[".zstd"] = "zstd"
 
@@ -68,6 +69,9 @@ def _open_read(path: str, compression: str | None) -> BinaryIO:
         return bz2.open(path, "rb")
     if compression == "xz":
         return lzma.open(path, "rb")
+    if compression == "zip":
+        with zipfile.ZipFile(path) as archive:  # the member stays open after the archive
+            return archive.open(_first_member(archive))
     import pyarrow as pa
 
     return pa.CompressedInputStream(pa.OSFile(path, "rb"), "zstd")
@@ -82,6 +86,9 @@ def _decompress(data: bytes, compression: str | None) -> bytes:
         return bz2.decompress(data)
     if compression == "xz":
         return lzma.decompress(data)
+    if compression == "zip":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return archive.read(_first_member(archive))
     import pyarrow as pa
 
     return pa.CompressedInputStream(pa.BufferReader(data), "zstd").read()
@@ -120,7 +127,7 @@ def read_bytes(path: str, compression: str | None, s3: Any = None) -> bytes:
     except FileNotFoundError:
         raise FileNotFoundError(f"no such file: {path!r} (was it moved or deleted after "
                                 "read_text() was called?)") from None
-    except (EOFError, OSError, lzma.LZMAError, ValueError) as e:
+    except (EOFError, OSError, lzma.LZMAError, ValueError, zipfile.BadZipFile) as e:
         if isinstance(e, FileNotFoundError):
             raise
         raise OSError(f"{path}: cannot read {compression or 'uncompressed'} data: {e} "
@@ -270,9 +277,35 @@ def read_block(path: str, offset: int, blocksize: int, encoding: str, errors: st
                      whole_file=False)
 
 
-def _open_write(f: BinaryIO, compression: str | None) -> Any:
+def _first_member(archive: zipfile.ZipFile) -> str:
+    """A zip archive's text is its first member (as Dask and fsspec read it)."""
+    names = archive.namelist()
+    if not names:
+        raise ValueError("the zip archive holds no file")
+    return names[0]
+
+
+class _ZipMemberWriter:
+    """Writes one member of a new zip archive into ``raw`` (which it leaves open)."""
+
+    def __init__(self, raw: BinaryIO, member: str) -> None:
+        self._archive = zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)
+        self._member = self._archive.open(member, "w")
+
+    def write(self, data: bytes) -> int:
+        return self._member.write(data)
+
+    def close(self) -> None:
+        self._member.close()
+        self._archive.close()
+
+
+def _open_write(f: BinaryIO, compression: str | None, path: str) -> Any:
     if compression is None:
         return f
+    if compression == "zip":
+        name = os.path.basename(path)
+        return _ZipMemberWriter(f, name[:-4] if name.lower().endswith(".zip") else name)
     if compression == "gzip":
         return gzip.GzipFile(fileobj=f, mode="wb")
     if compression == "bz2":
@@ -309,9 +342,9 @@ def block_offsets(size: int, blocksize: int) -> list[int]:
     return offsets
 
 
-def _write_lines(raw: BinaryIO, data: list, compression: str | None, encoding: str | None,
-                 last_endline: bool) -> None:
-    out = _open_write(raw, compression)
+def _write_lines(raw: BinaryIO, data: list, path: str, compression: str | None,
+                 encoding: str | None, last_endline: bool) -> None:
+    out = _open_write(raw, compression, path)
     endline = b"\n"
     started = False
     for d in data:
@@ -331,7 +364,7 @@ def write_partition(data: list, path: str, compression: str | None, encoding: st
     rename; S3: the object is uploaded once complete, so it appears whole or not at all)."""
     if filesystems.is_s3(path):
         buffer = io.BytesIO()
-        _write_lines(_Unclosed(buffer), data, compression, encoding, last_endline)
+        _write_lines(_Unclosed(buffer), data, path, compression, encoding, last_endline)
         filesystems.write_object(path, buffer.getvalue(), s3)
         return
     directory = os.path.dirname(path) or "."
@@ -339,7 +372,7 @@ def write_partition(data: list, path: str, compression: str | None, encoding: st
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as raw:
-            _write_lines(raw, data, compression, encoding, last_endline)
+            _write_lines(raw, data, path, compression, encoding, last_endline)
         synced = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(synced)

@@ -79,9 +79,9 @@ def compact(repo: Repo, level: int = COMPACT_LEVEL, progress=None, wait: bool = 
         if not _take(guard, repo, wait):
             return CompactResult(skipped=True)
         while True:
-            for _ in range(MAX_PASSES):
+            for i in range(MAX_PASSES):
                 _again_path(repo).unlink(missing_ok=True)
-                if not _one_pass(repo, level, progress, result, problems):
+                if not _one_pass(repo, level, progress, result, problems, sweep=i == 0):
                     break
             fcntl.flock(guard, fcntl.LOCK_UN)
             # An add that found this run busy asked for another look after our last pass:
@@ -112,9 +112,10 @@ def _take(guard, repo: Repo, wait: bool, ask: bool = True) -> bool:
             return False
 
 
-def _one_pass(repo: Repo, level: int, progress, result: CompactResult, problems: list) -> bool:
+def _one_pass(repo: Repo, level: int, progress, result: CompactResult, problems: list,
+              sweep: bool = False) -> bool:
     """Compacts what is deferred now; False when there was nothing to do."""
-    with repo.lock():
+    with repo.lock(sweep=sweep):
         cache = repo.cache()
         total = _store.deferred_bytes(cache)
         if total == 0:

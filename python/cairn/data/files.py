@@ -5,12 +5,14 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import glob as _glob
+import hashlib
 import io
 import os
+import time
 from pathlib import Path
 
 from .. import filesystems
-from .repo import POINTER_SUFFIX, CairnError, Repo, _store, parse_pointer
+from .repo import POINTER_SUFFIX, CairnError, Repo, _store, manifest_entries, parse_pointer
 
 __all__ = ["open", "read_bytes", "ls", "local_paths"]
 
@@ -18,8 +20,11 @@ __all__ = ["open", "read_bytes", "ls", "local_paths"]
 class _ChunkReader(io.RawIOBase):
     """A seekable, read-only file over a tracked file's chunks (each read verified)."""
 
-    def __init__(self, store, chunks: list[tuple[str, int]], name: str):
+    def __init__(self, store, chunks: list[tuple[str, int]], name: str, oid: str):
         self._store = store
+        self._oid = oid
+        self._hash = hashlib.sha256()
+        self._hashed = 0  # chunks fed to _hash, in file order
         self._ids = [c[0] for c in chunks]
         self._starts = []
         pos = 0
@@ -47,12 +52,28 @@ class _ChunkReader(io.RawIOBase):
     def tell(self) -> int:
         return self._pos
 
+    def _check(self, i: int, data: bytes) -> None:
+        """Hashes chunk i if it is the next in file order; when the last chunk is reached,
+        before any of its bytes are returned, the whole must hash to the oid (a reader that
+        reads to the end, as read_bytes does, never gets bytes of a forged recipe)."""
+        if i != self._hashed or self._ids == [self._oid]:  # one chunk: read() checked it
+            return
+        self._hash.update(data)
+        self._hashed += 1
+        if self._hashed == len(self._ids) and self._hash.hexdigest() != self._oid:
+            self._cached = (-1, b"")
+            raise OSError(
+                f"'{self.name}' (oid {self._oid}): its chunks in the cache do not make a file "
+                "with that oid (a forged or damaged recipe); `cairn fsck` names it, `cairn "
+                "pull` fetches a good copy")
+
     def readinto(self, buffer) -> int:
         if self._pos >= self._size:
             return 0
         i = bisect.bisect_right(self._starts, self._pos) - 1
         if self._cached[0] != i:
             self._cached = (i, self._store.read(self._ids[i]))
+            self._check(i, self._cached[1])
         data = self._cached[1]
         offset = self._pos - self._starts[i]
         n = min(len(buffer), len(data) - offset)
@@ -82,26 +103,31 @@ def _locate(repo: Repo, path: str, rev: str | None) -> tuple[str, str, str]:
 
 def _ensure(repo: Repo, text: str, pointer_rel: str, top_only: bool = False) -> None:
     """Fetches from the default remote what the cache lacks to read one pointer (with
-    top_only, just its top object: a folder's listing)."""
+    top_only, just its top object: a folder's listing). What arrives is verified: every
+    object against its id, every recipe by the file its chunks make."""
+    from .ops import _closure, _copy
+
     cache = repo.cache()
     kind, oid, _, _, _ = parse_pointer(text, pointer_rel)
     if top_only and cache.contains(oid):
         return
     if not top_only:
-        _, missing, _ = _store.closure([cache], [(text, pointer_rel)])
+        _, missing, _, _ = _closure([cache], [(text, pointer_rel)], "the cache")
         if not missing:
             return
     name, remote = repo.remote_store(None)
     if top_only:
         ids, missing = ([oid], []) if remote.contains(oid) else ([], [oid])
     else:
-        ids, missing, _ = _store.closure([cache, remote], [(text, pointer_rel)])
+        ids, missing, _, _ = _closure([cache, remote], [(text, pointer_rel)],
+                                      f"the cache or remote '{name}'")
     if missing:
         raise CairnError(
             f"the data of '{pointer_rel[: -len(POINTER_SUFFIX)]}' is neither in the cache nor on "
             f"remote '{name}'; run `cairn push --all-commits` where it was added")
     with repo.lock():
-        _store.copy_objects(remote, cache, [i for i in ids if not cache.contains(i)], [], str(repo.tmp))
+        _copy(name, remote, repo.cache(), ids, [], repo, f"fetch from {name}",
+              lambda description, total: None, time.perf_counter(), pointers=[(text, pointer_rel)])
 
 
 def _file_entry(repo: Repo, path: str, rev: str | None) -> tuple[str, int, str]:
@@ -113,7 +139,7 @@ def _file_entry(repo: Repo, path: str, rev: str | None) -> tuple[str, int, str]:
         _ensure(repo, text, pointer_rel)
         return oid, size, pointer_rel
     _ensure(repo, text, pointer_rel, top_only=True)
-    for p, file_oid, file_size, _ in _store.Materializer.make(repo.cache(), 1).read_manifest(oid):
+    for p, file_oid, file_size, _ in manifest_entries(repo.cache(), oid, pointer_rel):
         if p == inner:
             _ensure_file(repo, {"oid": file_oid, "size": file_size, "path": f"{pointer_rel}/{p}"})
             return file_oid, file_size, pointer_rel
@@ -165,7 +191,7 @@ def open(path: str | os.PathLike, rev: str | None = None, mode: str = "rb",
     r = Repo.find(repo)
     oid, size, _ = _file_entry(r, str(path), rev)
     chunks = _store.Materializer.make(r.cache(), 1).file_chunks(oid, size)
-    raw = _ChunkReader(r.cache(), chunks, str(path))
+    raw = _ChunkReader(r.cache(), chunks, str(path), oid)
     buffered = io.BufferedReader(raw, buffer_size=256 * 1024)
     return buffered if mode == "rb" else io.TextIOWrapper(buffered, encoding=encoding, errors=errors)
 
@@ -205,7 +231,7 @@ def ls(path: str | os.PathLike = ".", rev: str | None = None,
         if kind == "file":
             return [{"path": base, "size": size, "oid": oid, "type": "file"}]
         _ensure(r, text, base + POINTER_SUFFIX, top_only=True)
-        entries = _store.Materializer.make(r.cache(), 1).read_manifest(oid)
+        entries = manifest_entries(r.cache(), oid, base + POINTER_SUFFIX)
         return [{"path": f"{base}/{q}", "size": s, "oid": o, "type": "file"} for q, o, s, _ in entries]
     out = []
     for pointer_rel, text in sorted(pointers.items()):

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 from .. import filesystems
-from .repo import POINTER_SUFFIX, CairnError, Repo, _git, _store, parse_pointer
+from .repo import (POINTER_SUFFIX, CairnError, Repo, _git, _store, manifest_entries,
+                   missing_bucket_hint, parse_pointer, scan_directory)
 
 Progress = Callable[[str, int], Callable[[int], None] | None]
 """progress(description, total_bytes) -> callback(done_bytes), or None for no progress."""
@@ -62,7 +63,7 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
             )
         targets.append((given, rel, full))
     results = []
-    with repo.lock():
+    with repo.lock(sweep=True):
         cache = repo.cache()
         adder = _store.Adder.make(cache, str(repo.tmp), level)
         staged, folders = [], []
@@ -111,8 +112,7 @@ def add(repo: Repo, paths: list[str], progress: Progress = _no_progress, level: 
             if not r.unchanged:
                 r.seconds += committed
         for full, scan, recorded, hashed_at in folders:  # their files' oids, from the manifest
-            files = {p: o for p, o, _, _ in _store.Materializer.make(cache, 1).read_manifest(
-                recorded[0])}
+            files = {p: o for p, o, _, _ in manifest_entries(cache, recorded[0], str(full))}
             repo.remember_tree(full, scan, recorded, hashed_at, files)
         for rel, pointer in staged:
             repo.add_to_gitignore(rel)
@@ -198,7 +198,11 @@ def status(repo: Repo, paths: list[str] | None = None) -> list[Status]:
         text = repo.read_pointer(pointer_rel)
         kind, oid, size, _, _ = parse_pointer(text, pointer_rel)
         full = repo.data_path(pointer_rel)
-        now = _current_oid(repo, full, kind)
+        try:
+            now = _current_oid(repo, full, kind)
+        except CairnError as e:  # e.g. a file name in the folder that is not UTF-8
+            out.append(Status(data_rel, "cannot check", str(e)))
+            continue
         if now is None:
             state = Status(data_rel, "missing", "run `cairn checkout` to restore it")
         elif now[0] != oid:
@@ -223,7 +227,7 @@ def checkout(repo: Repo, paths: list[str] | None = None, force: bool = False,
     """Materialises the data the current pointers name. Refuses to overwrite data whose
     content is not in the cache (it would be lost) unless ``force``."""
     results = []
-    with repo.lock():
+    with repo.lock(sweep=True):
         cache = repo.cache()
         materializer = _store.Materializer.make(cache)
         pointers = repo.worktree_pointers(paths)
@@ -234,6 +238,8 @@ def checkout(repo: Repo, paths: list[str] | None = None, force: bool = False,
             full = repo.data_path(pointer_rel)
             if not force:
                 _refuse_unsaved(repo, cache, full, kind, oid, pointer_rel)
+            elif kind == "dir":
+                _manifest_or_none(cache, oid, pointer_rel)  # refuses names that are not UTF-8
             plans.append((pointer_rel, text, kind, oid, size, full))
         for pointer_rel, text, kind, oid, size, full in plans:
             data_rel = pointer_rel[: -len(POINTER_SUFFIX)]
@@ -270,17 +276,17 @@ def _refuse_unsaved(repo: Repo, cache, full: Path, kind: str, oid: str, pointer_
     if not full.is_dir():
         return
     wanted = {}
-    for path, file_oid, _, _ in _manifest_or_none(cache, oid):
+    for path, file_oid, _, _ in _manifest_or_none(cache, oid, pointer_rel):
         wanted[path] = file_oid
-    for path, file_oid, _, _ in _store.scan_directory(str(full)):
+    for path, file_oid, _, _ in scan_directory(full, pointer_rel):
         if path in wanted and wanted[path] != file_oid and not cache.contains(file_oid):
             raise CairnError(f"'{data_rel}/{path}' has changes that are not in the cache{hint}")
 
 
-def _manifest_or_none(cache, oid: str) -> list:
+def _manifest_or_none(cache, oid: str, where: str) -> list:
     if not cache.contains(oid):
         return []
-    return _store.Materializer.make(cache, 1).read_manifest(oid)
+    return manifest_entries(cache, oid, where)
 
 
 @dataclass
@@ -292,6 +298,12 @@ class TransferResult:
     already: int        # objects the destination had
     seconds: float
     repaired: int = 0
+
+    def absorb(self, more: "TransferResult") -> None:
+        """Counts a further transfer (a repair) into this one."""
+        self.objects += more.objects
+        self.bytes += more.bytes
+        self.repaired += more.repaired
 
 
 def _pointers_for(repo: Repo, paths: list[str] | None, all_commits: bool) -> list[tuple[str, str]]:
@@ -309,34 +321,105 @@ def push(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
     """Uploads the objects the remote lacks for the current pointers (or every commit's),
     compressed again at zstd ``level`` on the way when that is smaller (0: as stored)."""
     start = time.perf_counter()
-    with repo.lock():
+    with repo.lock(sweep=True):
         name, dest = repo.remote_store(remote)
         cache = repo.cache()
         pointers = _pointers_for(repo, paths, all_commits)
-        ids, missing, _ = _store.closure([cache], pointers)
+        ids, missing, _, _ = _closure([cache], pointers, "the cache")
         if missing:
             raise CairnError(
                 f"{len(missing)} object(s) needed by the pointers are not in the local cache "
                 f"(e.g. {missing[0][:12]}); run `cairn fetch` from a remote that has them, or "
                 "`cairn add` the data again")
         return _copy(name, cache, dest, ids, [], repo, f"push to {name}", progress, start,
-                     level)
+                     level, pointers)
+
+
+def _closure(sources: list, pointers: list[tuple[str, str]], where: str):
+    """_store.closure, with an error that names the tracked path whose data has no good copy
+    in any of `sources` (`where` says which)."""
+    try:
+        return _store.closure(sources, pointers)
+    except ValueError as e:
+        for text, pointer_rel in pointers:
+            try:
+                _store.closure(sources, [(text, pointer_rel)])
+            except ValueError as inner:
+                raise CairnError(
+                    f"cannot read the data of '{pointer_rel[: -len(POINTER_SUFFIX)]}' from "
+                    f"{where}: {inner}\n(`cairn fsck` lists all damage, `cairn fsck --remote NAME` "
+                    "a remote's)") from None
+        raise CairnError(str(e)) from None
+
+
+def _paths_of(stores: list, pointers: list[tuple[str, str]], oids: set[str]) -> dict[str, list[str]]:
+    """The tracked paths (files, and files inside tracked folders) whose oid is in `oids`."""
+    out: dict[str, list[str]] = {}
+    for text, pointer_rel in pointers:
+        try:
+            kind, oid, _, _, _ = parse_pointer(text, pointer_rel)
+        except CairnError:
+            continue
+        data_rel = pointer_rel[: -len(POINTER_SUFFIX)]
+        if oid in oids:
+            out.setdefault(oid, []).append(data_rel)
+        if kind != "dir":
+            continue
+        for store in stores:
+            if not store.contains(oid):
+                continue
+            try:
+                entries = _store.Materializer.make(store, 1).read_manifest(oid)
+            except (OSError, ValueError, LookupError):
+                continue
+            for path, file_oid, _, _ in entries:
+                if file_oid in oids:
+                    out.setdefault(file_oid, []).append(f"{data_rel}/{path}")
+            break
+    return out
 
 
 def _copy(name: str, source, dest, ids: list[str], repair: list[str], repo: Repo,
-          description: str, progress: Progress, start: float, level: int = 0) -> TransferResult:
+          description: str, progress: Progress, start: float, level: int = 0,
+          pointers: list[tuple[str, str]] = ()) -> TransferResult:
     lacking = [i for i in ids if not dest.contains(i)]
     moving = lacking + repair
     callback = progress(description, source.stored_size(moving)) if moving else None
+    command = description.split()[0]
+    pushing = command == "push"
     try:
         stats = _store.copy_objects(source, dest, lacking, repair, str(repo.tmp), callback,
                                     level=level)
+    except ValueError as e:  # the source's only copies are damaged: retrying cannot help
+        check = "`cairn fsck`" if pushing else f"`cairn fsck --remote {name}`"
+        raise CairnError(
+            f"{description} stopped: {e}\nNothing damaged was stored; {check} lists what is "
+            "damaged there.") from None
     except OSError as e:
         url = repo.remote_url(name)[1]
-        command = description.split()[0]
+        explained = filesystems.explain(e, url, description) if filesystems.is_s3(url) else e
+        if isinstance(explained, (FileNotFoundError, PermissionError)) or "disk full" in str(e):
+            # Running it again changes nothing until this is fixed: no "resume" hint.
+            raise CairnError(f"{description} ({url}) failed: {explained}"
+                             + missing_bucket_hint(name, url, explained)) from None
         raise CairnError(
             f"{description} ({url}) stopped: {e}\nNothing half-written is visible there; run "
             f"`cairn {command}` again to resume (what already arrived is kept).") from None
+    if stats["rejected"]:
+        rejected = dict(stats["rejected"])
+        named = _paths_of([dest, source], list(pointers), set(rejected))
+        lines = "\n".join(f"  {', '.join(named.get(oid, ['a tracked file']))} (oid {oid}): {why}"
+                          for oid, why in rejected.items())
+        if pushing:
+            raise CairnError(
+                f"{description} stopped: the cache has a bad recipe for\n{lines}\nNothing was "
+                "sent for these files; `cairn fsck` lists the damage, `cairn add` them again "
+                "to store them anew.")
+        raise CairnError(
+            f"{description}: remote '{name}' has a forged or damaged copy of\n{lines}\nIt was not "
+            "stored and nothing was written; the rest of what arrived is kept. `cairn fsck "
+            f"--remote {name}` names the pack; delete it there and `cairn push --all-commits` "
+            "from a clone whose `cairn fsck` passes.")
     return TransferResult(name, stats["objects"], stats["bytes"], stats["packs"],
                           len(ids) - len(lacking), time.perf_counter() - start, len(repair))
 
@@ -347,24 +430,43 @@ def fetch(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
     """Downloads the objects the cache lacks for the current pointers; ``repair`` lists ids
     whose local copies are damaged, fetched again."""
     start = time.perf_counter()
-    with repo.lock():
+    with repo.lock(sweep=True):
         name, source = repo.remote_store(remote)
         cache = repo.cache()
         pointers = _pointers_for(repo, paths, all_commits)
-        ids, missing, _ = _store.closure([cache, source], pointers)
+        ids, missing, _, damaged = _closure([cache, source], pointers,
+                                            f"the cache or remote '{name}'")
         if missing:
             raise CairnError(
                 f"{len(missing)} object(s) needed by the pointers are neither in the cache nor "
                 f"on remote '{name}' (e.g. {missing[0][:12]}); run `cairn push` (or `cairn push "
                 "--all-commits` for older revisions) where the data was added")
-        return _copy(name, source, cache, ids, list(repair or []), repo, f"fetch from {name}",
-                     progress, start)
+        # Manifests and recipes the cache has only bad copies of come again from the remote.
+        repair = sorted(set(repair or []) | set(damaged))
+        result = _copy(name, source, cache, ids, repair, repo, f"fetch from {name}", progress,
+                       start, pointers=pointers)
+        for text, where in pointers:  # before anything is checked out from them
+            kind, oid, _, _, _ = parse_pointer(text, where)
+            if kind == "dir":
+                try:
+                    manifest_entries(cache, oid, where)
+                except CairnError as e:
+                    raise CairnError(f"refusing what remote '{name}' has for {e}") from None
+    if repair:
+        with repo.lock(exclusive=True):  # it deletes packs
+            _store.drop_damaged_copies(repo.cache(), repair, str(repo.tmp))
+            repo._cache = None  # packs were rewritten: read the indexes again
+    return result
 
 
 def pull(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
          force: bool = False, progress: Progress = _no_progress):
-    """fetch, then checkout; objects found damaged in the cache are fetched again."""
+    """fetch, then checkout. Repairs the cache on the way: damaged indexes and packs that are
+    gone or cut short (what verifies is kept, the rest fetched again), manifests and recipes
+    with no good copy, objects checkout finds damaged, and what the last `cairn fsck` named."""
+    repaired = _repair_packs(repo)
     fetched = fetch(repo, remote, paths, progress=progress)
+    fetched.repaired += repaired
     try:
         written = checkout(repo, paths, force=force, progress=progress)
     except (OSError, CairnError) as e:
@@ -373,15 +475,58 @@ def pull(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
         damaged = sorted({obj for _, obj, _ in _store.verify(repo.cache()) if obj})
         if not damaged:
             raise
-        repaired = fetch(repo, remote, paths, repair=damaged, progress=progress)
-        with repo.lock(exclusive=True):  # it deletes packs
-            _store.drop_damaged_copies(repo.cache(), damaged, str(repo.tmp))
-            repo._cache = None  # packs were rewritten: read the indexes again
-        fetched.objects += repaired.objects
-        fetched.bytes += repaired.bytes
-        fetched.repaired = len(damaged)
+        fetched.absorb(fetch(repo, remote, paths, repair=_on_remote(repo, remote, damaged),
+                             progress=progress))
         written = checkout(repo, paths, force=force, progress=progress)
+    listed = _damage_list(repo)
+    if listed:  # what fsck found, used by these pointers or not
+        ids = _on_remote(repo, remote, listed)
+        if ids:
+            fetched.absorb(fetch(repo, remote, paths, repair=ids, progress=progress))
+        _save_damage_list(repo, [i for i in listed if i not in set(ids)])
     return fetched, written
+
+
+def _on_remote(repo: Repo, remote: str | None, ids: list[str]) -> list[str]:
+    """The ids the remote has a copy of (only those can be repaired from it)."""
+    _, source = repo.remote_store(remote)
+    return [i for i in ids if source.contains(i)]
+
+
+def _repair_packs(repo: Repo) -> int:
+    """Rebuilds damaged indexes, salvages packs cut short and drops indexes of packs that are
+    gone (exclusive lock only when something is found); returns the problems repaired."""
+    with repo.lock():
+        found = _store.repair_packs(repo.cache(), True)["problems"]
+    if not found:
+        return 0
+    with repo.lock(exclusive=True):  # it deletes packs
+        done = _store.repair_packs(repo.cache(), False)
+        repo._cache = None  # read the indexes again
+    return len(done["problems"])
+
+
+def _damage_file(repo: Repo) -> Path:
+    return repo.dir / "cache" / "fsck-damaged"
+
+
+def _damage_list(repo: Repo) -> list[str]:
+    """The damaged object ids the last local `cairn fsck` found (pull repairs them)."""
+    try:
+        text = _damage_file(repo).read_text()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [line for line in text.split() if len(line) == 64
+            and all(c in "0123456789abcdef" for c in line)]
+
+
+def _save_damage_list(repo: Repo, ids: list[str]) -> None:
+    path = _damage_file(repo)
+    if not ids:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{i}\n" for i in sorted(set(ids))))
 
 
 @dataclass
@@ -390,24 +535,51 @@ class Damage:
     object: str
     what: str
     used_by: list[str] = field(default_factory=list)
+    hint: str = ""      # what to do about it
 
 
 def fsck(repo: Repo, progress: Progress = _no_progress, remote: str | None = None) -> list[Damage]:
-    """Verifies every pack and object of the cache (or of a remote); names the tracked paths
-    that a damaged object belongs to."""
+    """Verifies every pack, index and object of the cache (or of a remote), and that every
+    recipe's chunks make the file its oid names; lists every problem found, each with the
+    tracked paths that use it and what to do."""
     with repo.lock():
+        name = None if remote is None else repo.remote_store(remote)[0]
         cache = repo.cache() if remote is None else repo.remote_store(remote)[1]
         callback = progress("fsck", max(1, cache.stored_bytes()))
         found = [Damage(*d) for d in _store.verify(cache, callback)]
-        if found:
-            bad = {d.object for d in found if d.object}
-            for pointer_rel in repo.worktree_pointers():
+        bad = {d.object for d in found if d.object}
+        for pointer_rel in repo.worktree_pointers():
+            try:
                 text = repo.read_pointer(pointer_rel)
-                ids, _, _ = _store.closure([cache], [(text, pointer_rel)])
-                hit = bad.intersection(ids)
-                for d in found:
-                    if d.object in hit:
-                        d.used_by.append(pointer_rel[: -len(POINTER_SUFFIX)])
+                kind, oid, _, _, _ = parse_pointer(text, pointer_rel)
+            except CairnError as e:
+                found.append(Damage(pointer_rel, "", str(e)))
+                continue
+            if not bad:
+                continue
+            try:
+                ids, _, _, damaged = _store.closure([cache], [(text, pointer_rel)])
+                hit = bad.intersection(ids) | bad.intersection(damaged)
+            except ValueError:  # its manifest or recipe has no good copy
+                hit = {oid} | bad.intersection(_paths_of([cache], [(text, pointer_rel)], bad))
+            for d in found:
+                if d.object in hit:
+                    d.used_by.append(pointer_rel[: -len(POINTER_SUFFIX)])
+    for d in found:
+        if d.hint:
+            continue
+        if d.file.endswith(POINTER_SUFFIX):
+            d.hint = "restore it with `git checkout -- FILE` or `cairn add` its data again"
+        elif name is not None:
+            d.hint = (f"`cairn push` does not replace a damaged copy: delete {Path(d.file).name} "
+                      f"(and its .idx) on remote {name} and `cairn push --all-commits` from a "
+                      "clone whose `cairn fsck` passes")
+        elif d.object:
+            d.hint = "`cairn pull` fetches a good copy from the remote (if it has one)"
+        else:
+            d.hint = "`cairn pull` rebuilds or salvages it and fetches what was lost"
+    if remote is None:
+        _save_damage_list(repo, [d.object for d in found if d.object])
     return found
 
 
@@ -420,12 +592,15 @@ class GcResult:
     packs_deleted: int
     packs_rewritten: int
     remote: str | None = None
+    leftover_files: int = 0     # files killed commands left (removed with force)
+    leftover_bytes: int = 0
 
 
 def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
     """Drops objects no pointer in any commit of any branch (or the work tree) needs.
     A dry run unless ``force``."""
-    with repo.lock(exclusive=True):
+    leftovers = repo.leftovers() or []  # what a dry run reports (--force removes it)
+    with repo.lock(exclusive=True, sweep=force):
         # Inside the lock: a concurrent add has either finished (its pointer is seen) or
         # not started writing.
         keep = repo.pointers_in_history()
@@ -447,14 +622,11 @@ def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
         stats = _store.collect_garbage(repo.cache(), keep, not force, str(repo.tmp))
         if force:
             repo._cache = None
-            _clean_stale([repo.tmp, repo.packs])
-            data_folders = [repo.root / p[: -len(POINTER_SUFFIX)] for p in repo.worktree_pointers()]
-            _clean_stale([d for d in data_folders if d.is_dir() and not d.is_symlink()],
-                         recursive=True)
             shutil.rmtree(repo.dir / "cache" / "files", ignore_errors=True)
             repo.prune_state()  # stat-cache entries of deleted files and folders
             repo.save_state()
-    return GcResult(not force, **stats)
+    return GcResult(not force, leftover_files=len(leftovers),
+                    leftover_bytes=sum(size for _, size in leftovers), **stats)
 
 
 STALE_AFTER = 3600.0  # seconds: what a killed command left is removed once this old
@@ -470,12 +642,13 @@ def _clean_stale_s3(packs_url: str, options: filesystems.S3Options) -> None:
             filesystems.delete_object(url, options)
 
 
-def _clean_stale(folders: list[Path], recursive: bool = False) -> None:
-    """Removes what killed commands left, once it is STALE_AFTER old: temporary files, and
-    packs whose index was never written (not part of the store)."""
+def _clean_stale(folders: list[Path]) -> None:
+    """Removes what killed pushes left in a folder remote (which other clones may be pushing
+    to: their locks are not ours), once it is STALE_AFTER old: temporary files, and packs
+    whose index was never written (not part of the store)."""
     cutoff = time.time() - STALE_AFTER
     for folder in folders:
-        stale = list(folder.rglob(".cairn-tmp-*") if recursive else folder.glob("*tmp-*"))
+        stale = list(folder.glob("*tmp-*"))
         stale += [p for p in folder.glob("pack-*.pack") if not p.with_suffix(".idx").exists()]
         for p in stale:
             try:
@@ -551,10 +724,11 @@ def diff(repo: Repo, path: str, rev: str = "HEAD") -> list[Change]:
             from .files import _ensure
 
             _ensure(repo, old_text, pointer_rel, top_only=True)  # just the listing
-        old_entries = {p: (o, s) for p, o, s, _ in _store.Materializer.make(cache, 1).read_manifest(old[1])}
+        old_entries = {p: (o, s) for p, o, s, _ in
+                       manifest_entries(cache, old[1], f"{pointer_rel} at {rev}")}
     new_entries = {}
     if full.is_dir():
-        new_entries = {p: (o, s) for p, o, s, _ in _store.scan_directory(str(full))}
+        new_entries = {p: (o, s) for p, o, s, _ in scan_directory(full, rel)}
     changes = []
     for p in sorted(set(old_entries) | set(new_entries)):
         if p not in new_entries:

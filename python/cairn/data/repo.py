@@ -69,14 +69,79 @@ def _file_entry(st: os.stat_result, oid: str, hashed_at_ns: int) -> list:
     return [st.st_size, st.st_mtime_ns, st.st_ino, oid, hashed_at_ns, st.st_ctime_ns]
 
 
+def _well_formed(entry, kinds: tuple) -> bool:
+    """Whether a stat-cache entry has the shape of one (the file is a cache anyone may have
+    edited: garbage in it must cost a re-hash, never an exception)."""
+    return isinstance(entry, list) and len(entry) == len(kinds) and all(
+        isinstance(v, k) and not isinstance(v, bool) for v, k in zip(entry, kinds))
+
+
+_FILE_ENTRY = (int, int, int, str, int, int)   # size, mtime, inode, oid, hashed at, ctime
+_TREE_ENTRY = (str, str, int, int, int, int)   # signature, manifest id, size, files, hashed at, newest
+
+
 def _vouched_oid(entry: list | None, st: os.stat_result) -> str | None:
     """The entry's oid if the file's stat now is the one it was hashed with (ctime too: an
     in-place edit that restores the mtime, rsync -t or touch -r, changes it) and the file
     was already 2 s old then; else None."""
-    if entry and len(entry) == 6 and entry[:3] == [st.st_size, st.st_mtime_ns, st.st_ino] \
+    if _well_formed(entry, _FILE_ENTRY) and entry[:3] == [st.st_size, st.st_mtime_ns, st.st_ino] \
             and entry[5] == st.st_ctime_ns and st.st_mtime_ns + 2_000_000_000 < entry[4]:
         return entry[3]
     return None
+
+
+def _shown(name: str) -> str:
+    """A file name as text, its bytes that are not UTF-8 shown as \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def not_utf8(path: str) -> CairnError:
+    return CairnError(f"the file name '{_shown(path)}' is not valid UTF-8: cairn records names "
+                      "as UTF-8 (docs/store-format.md); rename the file")
+
+
+def first_non_utf8_name(folder: Path) -> str | None:
+    """The first path below ``folder`` whose name is not valid UTF-8, or None."""
+    for dirpath, dirnames, names in os.walk(folder):
+        for n in dirnames + names:
+            try:
+                n.encode("utf-8")
+            except UnicodeEncodeError:
+                return os.path.join(dirpath, n)
+    return None
+
+
+def scan_directory(full: Path, where: str) -> list:
+    """``_store.scan_directory`` of a work-tree folder; a file name that is not UTF-8 is a
+    CairnError naming it (not a bare decoding error)."""
+    try:
+        return _store.scan_directory(str(full))
+    except UnicodeDecodeError:
+        bad = first_non_utf8_name(full)
+        raise CairnError(f"{where}: {not_utf8(bad or str(full))}") from None
+
+
+def manifest_entries(store, oid: str, where: str) -> list:
+    """The entries of manifest ``oid`` in ``store`` (path, oid, size, executable). A manifest
+    naming a file that is not UTF-8 (none that `cairn add` writes) is a CairnError naming the
+    manifest and the names."""
+    try:
+        return _store.Materializer.make(store, 1).read_manifest(oid)
+    except UnicodeDecodeError:
+        bad = []
+        for line in bytes(store.read(oid)).split(b"\n")[1:]:
+            fields = line.split(b" ", 3)
+            if len(fields) == 4:
+                try:
+                    fields[3].decode("utf-8")
+                except UnicodeDecodeError:
+                    bad.append(fields[3].decode("utf-8", "backslashreplace"))
+        names = ", ".join(f"'{b}'" for b in bad[:5]) or "?"
+        raise CairnError(
+            f"{where}: its manifest {oid} lists file name(s) that are not valid UTF-8: "
+            f"{names}; no `cairn add` writes such a "
+            "manifest. Rename the files where the folder was added and `cairn add` it "
+            "again") from None
 
 
 @dataclasses.dataclass
@@ -138,6 +203,7 @@ class Repo:
         config = repo.dir / "config"
         if not config.exists():
             config.write_text("")
+        repo.ignore_temp_files()
         return repo, created
 
     # -- the local cache -------------------------------------------------------------------
@@ -150,12 +216,20 @@ class Repo:
         return self._cache
 
     @contextlib.contextmanager
-    def lock(self, exclusive: bool = False) -> Iterator[None]:
+    def lock(self, exclusive: bool = False, sweep: bool = False) -> Iterator[None]:
         """Shared for commands that only add; exclusive for what deletes packs (gc, dropping
         damaged copies, compaction's last step). Says so when it has to wait. The cache is
-        opened afresh inside: a pack another process replaced meanwhile is seen as gone."""
+        opened afresh inside: a pack another process replaced meanwhile is seen as gone.
+        With ``sweep``, first removes what killed commands left (:meth:`leftovers`) if no
+        other cairn command runs on the repository now."""
         self.dir.mkdir(exist_ok=True)
+        if sweep:
+            self.ignore_temp_files()
         with open(self.dir / "lock", "a+") as f:
+            if sweep and not exclusive:
+                with self._alone(f) as alone:
+                    if alone:
+                        self._remove(self._leftover_candidates())
             mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
             try:
                 fcntl.flock(f, mode | fcntl.LOCK_NB)
@@ -165,17 +239,116 @@ class Repo:
                 fcntl.flock(f, mode)
             self._cache = None
             try:
+                if sweep and exclusive:
+                    self._remove(self._leftover_candidates())
                 yield
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
+    # -- what killed commands leave: temporary files and packs without an index -----------
+    # Every cairn command that writes into the cache or the work tree holds the repository
+    # lock (shared) while it writes, so when the lock can be taken exclusively, no writer of
+    # any such file is alive: they are leftovers of killed commands, never files in use.
+    @contextlib.contextmanager
+    def _alone(self, f) -> Iterator[bool]:
+        """Whether the exclusive lock could be had at once on ``f`` (held inside if so)."""
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+    def _leftover_candidates(self) -> list[Path]:
+        """Files a killed command may have left: everything in .cairn/tmp, temporary files
+        in .cairn/, the cache's pack folder, beside pointer files and data files and inside
+        tracked folders, and packs whose index was never written (not part of the store)."""
+        found: list[Path] = []
+        if self.tmp.is_dir():
+            found += [p for p in self.tmp.rglob("*") if not p.is_dir()]
+        found += list(self.dir.glob(TEMP_PREFIX + "*")) + list(self.dir.glob("state.tmp-*"))
+        if self.packs.is_dir():
+            found += list(self.packs.glob(TEMP_PREFIX + "*"))
+            found += [p for p in self.packs.glob("pack-*.pack")
+                      if not p.with_suffix(".idx").exists()]
+        try:
+            pointers = self.worktree_pointers()
+        except CairnError:
+            pointers = []
+        folders = {(self.root / p).parent for p in pointers}
+        for folder in folders:
+            found += list(folder.glob(TEMP_PREFIX + "*"))
+        for p in pointers:
+            data = self.root / p[: -len(POINTER_SUFFIX)]
+            if data.is_dir() and not data.is_symlink():
+                for dirpath, dirnames, names in os.walk(data):
+                    found += [Path(dirpath, n) for n in names if n.startswith(TEMP_PREFIX)]
+        return sorted(set(p for p in found if p.is_file() and not p.is_symlink()))
+
+    def leftovers(self) -> list[tuple[Path, int]] | None:
+        """(path, size) of every file killed commands left (see :meth:`lock`), or None when
+        another cairn command runs now (its files in use cannot be told apart)."""
+        self.dir.mkdir(exist_ok=True)
+        with open(self.dir / "lock", "a+") as f, self._alone(f) as alone:
+            if not alone:
+                return None
+            out = []
+            for p in self._leftover_candidates():
+                try:
+                    out.append((p, p.stat().st_size))
+                except OSError:
+                    pass
+            return out
+
+    @staticmethod
+    def _remove(paths: list[Path]) -> None:
+        for p in paths:
+            try:
+                p.unlink()
+            except OSError:
+                pass  # gone already, or not ours to remove: it is reported again
+
+    def ignore_temp_files(self) -> None:
+        """Makes git ignore the store's temporary files in this clone (.git/info/exclude),
+        so `git add -A` never commits one that a killed command left."""
+        out = _git(self.root, "rev-parse", "--git-path", "info/exclude", check=False).decode().strip()
+        if not out:
+            return
+        exclude = Path(out) if os.path.isabs(out) else self.root / out
+        pattern = TEMP_PREFIX + "*"
+        try:
+            text = exclude.read_text() if exclude.exists() else ""
+            if pattern in text.splitlines():
+                return
+            exclude.parent.mkdir(parents=True, exist_ok=True)
+            if text and not text.endswith("\n"):
+                text += "\n"
+            write_durably(exclude, text + "# temporary files of cairn's writes\n" + pattern + "\n")
+        except OSError:
+            pass  # git then shows them; status names them and the next command removes them
+
     # -- the stat cache: oids of work-tree files that did not change since they were hashed
     def _load_state(self) -> dict:
         if self._state is None:
+            path = self.dir / "state"
             try:
-                self._state = json.loads((self.dir / "state").read_text())
-            except (OSError, ValueError):
-                self._state = {}
+                self._state = json.loads(path.read_bytes())
+                problem = None if isinstance(self._state, dict) else \
+                    f"a JSON {type(self._state).__name__}, not an object"
+            except FileNotFoundError:
+                self._state, problem = {}, None
+            except OSError as e:
+                self._state, problem = {}, e.strerror
+            except ValueError:
+                self._state, problem = {}, "not valid JSON: truncated or overwritten"
+            if problem:
+                # Only a cache: files are hashed again and it is written anew.
+                print(f"cairn: {path} (the stat cache) is unusable ({problem}); rebuilding it",
+                      file=sys.stderr)
+                self._state, self._state_dirty = {}, True
         return self._state
 
     def file_oid(self, full: Path) -> str:
@@ -223,6 +396,10 @@ class Repo:
                 if e.is_symlink():
                     return None
                 rel = prefix + e.name
+                try:
+                    e.name.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise not_utf8(os.path.relpath(os.path.join(full, rel), self.root)) from None
                 if e.is_dir(follow_symlinks=False):
                     stack.append((Path(e.path), rel + "/"))
                     continue
@@ -245,7 +422,7 @@ class Repo:
         was already 2 s old when it was hashed (as for files)."""
         scan = self.scan_tree(full)
         entry = self._load_state().get(full.relative_to(self.root).as_posix() + "/")
-        if scan and entry and len(entry) == 6 and entry[0] == scan.signature \
+        if scan and _well_formed(entry, _TREE_ENTRY) and entry[0] == scan.signature \
                 and scan.newest + 2_000_000_000 < entry[4]:
             return (entry[1], entry[2], entry[3]), scan
         return None, scan
@@ -299,7 +476,7 @@ class Repo:
     def save_state(self) -> None:
         if not self._state_dirty:
             return
-        tmp = self.dir / f"state.tmp-{os.getpid()}"
+        tmp = self.dir / f"{TEMP_PREFIX}state-{os.getpid()}"
         try:
             tmp.write_text(json.dumps(self._state))
             os.replace(tmp, self.dir / "state")
@@ -484,6 +661,13 @@ class Repo:
             raise CairnError(f"bad remote name '{name}': use letters, digits, - and _")
         if name in self.remotes():
             raise CairnError(f"remote '{name}' exists; remove it first with `cairn remote remove {name}`")
+        for what, value in (("URL", url), ("--endpoint-url", endpoint_url)):
+            leak = filesystems.credentials_in_url(value) if value else None
+            if leak:  # .cairn/config is committed and `cairn remote` shows it
+                raise CairnError(
+                    f"remote '{name}': refusing the {what} {filesystems.redact_url(value)!r}: "
+                    f"{leak}. It would be saved in .cairn/config, which is committed; "
+                    f"{filesystems.CREDENTIALS_GO}")
         if filesystems.is_s3(url):
             try:
                 filesystems.split_s3(url)
@@ -539,10 +723,18 @@ class Repo:
         if filesystems.is_s3(url):
             options = self.remote_s3_options(name)
             try:
-                return name, _store.ObjectStore.open(url + "/packs", options.core_spec())
+                store = _store.ObjectStore.open(url + "/packs", options.core_spec())
             except OSError as e:
-                raise CairnError(f"remote '{name}' ({url}): "
-                                 f"{filesystems.explain(e, url, 'listing')}") from None
+                error = filesystems.explain(e, url, 'listing')
+                raise CairnError(f"remote '{name}' ({url}): {error}"
+                                 + missing_bucket_hint(name, url, error)) from None
+            if not store.pack_names():  # empty, or no bucket: listing one says nothing
+                try:
+                    filesystems.info_bucket(url, options)
+                except OSError as e:
+                    raise CairnError(f"remote '{name}' ({url}): {e}"
+                                     + missing_bucket_hint(name, url, e)) from None
+            return name, store
         if "://" in url and not url.startswith("file://"):
             raise CairnError(f"remote '{name}': '{url}' is neither a folder nor s3://bucket/prefix")
         folder = Path(url[len("file://"):] if url.startswith("file://") else url)
@@ -551,6 +743,16 @@ class Repo:
         except OSError as e:
             raise CairnError(f"remote '{name}': cannot use folder '{folder}': {e.strerror}") from None
         return name, _store.ObjectStore.open(str(folder / "packs"))
+
+
+def missing_bucket_hint(name: str, url: str, error: BaseException) -> str:
+    """What to do when ``error`` says remote ``name``'s bucket does not exist ("" if not)."""
+    if not (isinstance(error, FileNotFoundError) and "bucket" in str(error)):
+        return ""
+    bucket = filesystems.split_s3(url)[0]
+    return (f"\nCreate the bucket (e.g. `aws s3 mb s3://{bucket}`, with --endpoint-url for an "
+            f"S3-compatible server), or fix the remote's URL: `cairn remote remove {name}`, "
+            f"then `cairn remote add {name} s3://BUCKET/PREFIX`.")
 
 
 def parse_pointer(text: str, where: str) -> tuple[str, str, int, bool, int]:

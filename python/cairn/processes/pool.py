@@ -2,7 +2,10 @@
 
 Workers are started with ``subprocess`` (fork + exec of a fresh interpreter: nothing of
 the threaded parent is inherited), kept warm between computations, and stopped at exit.
-Each worker dies with its parent (PR_SET_PDEATHSIG) and when its socket closes.
+Each worker dies with its parent (PR_SET_PDEATHSIG) and when its socket closes. The
+kernel sends PR_SET_PDEATHSIG when the *thread* that forked the worker ends, so every
+worker is forked by one long-lived thread of this process (:class:`_Spawner`), whichever
+thread asked for it.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ import atexit
 import itertools
 import os
 import pickle
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Callable
 
 __all__ = ["WorkerDied", "WorkerHandle", "WorkerPool", "get_pool", "shutdown"]
 
@@ -25,11 +29,13 @@ MAX_IN_FLIGHT = 8  # tasks sent to one worker ahead of their replies
 
 
 class WorkerDied(RuntimeError):
-    """A worker process exited while it had work (crash, os._exit, OOM kill)."""
+    """A worker process exited while it had work (crash, os._exit, OOM kill). ``blamed``:
+    the request this was raised for is the one the worker was running when it died."""
 
-    def __init__(self, pid: int, returncode: int | None):
+    def __init__(self, pid: int, returncode: int | None, blamed: bool = False):
         self.pid = pid
         self.returncode = returncode
+        self.blamed = blamed
         super().__init__(f"worker process {pid} died ({describe_exit(returncode)})")
 
 
@@ -44,8 +50,50 @@ def describe_exit(returncode: int | None) -> str:
     return f"exit code {returncode}"
 
 
+class _Spawner:
+    """One long-lived daemon thread that forks every worker of this process, so that no
+    worker gets PR_SET_PDEATHSIG when the (possibly short-lived) thread that asked ends."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._requests: "queue.Queue[tuple]" = queue.Queue()
+        threading.Thread(target=self._serve, daemon=True, name="cairn-spawner").start()
+
+    def _serve(self) -> None:
+        while True:
+            make, done = self._requests.get()
+            try:
+                done.append((make(), None))
+            except BaseException as e:  # noqa: BLE001 (raised again in the caller)
+                done.append((None, e))
+            done[0].set()
+
+    def run(self, make: Callable[[], Any]) -> Any:
+        """``make()`` called on the spawner thread; its result (or exception) here."""
+        done: list = [threading.Event()]
+        self._requests.put((make, done))
+        done[0].wait()
+        value, error = done[1]
+        if error is not None:
+            raise error
+        return value
+
+
+_spawner: _Spawner | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn(make: Callable[[], Any]) -> Any:
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None or _spawner.pid != os.getpid():  # (a forked child has no thread)
+            _spawner = _Spawner()
+        spawner = _spawner
+    return spawner.run(make)
+
+
 class _Reply:
-    __slots__ = ("event", "status", "payload", "slot", "seen")
+    __slots__ = ("event", "status", "payload", "slot", "seen", "blamed", "counted")
 
     def __init__(self, slot: bool = False) -> None:
         self.event = threading.Event()
@@ -53,10 +101,14 @@ class _Reply:
         self.payload: Any = None
         self.slot = slot  # holds one of the worker's in-flight task slots
         self.seen = False  # a task's warnings were raised again already
+        self.blamed = False  # died: the worker was running this request when it died
+        self.counted = False  # died: the death was charged to the task already
 
 
 class WorkerHandle:
-    """One worker process. request() is thread-safe; replies are routed by request id."""
+    """One worker process. submit() and request() are thread-safe; replies are routed by
+    request id. A request leaves ``_pending`` exactly once (:meth:`_settle`), and that is
+    where its in-flight slot is given back."""
 
     def __init__(self, index: int):
         self.index = index
@@ -66,25 +118,29 @@ class WorkerHandle:
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in [package_root, env.get("PYTHONPATH", "")] if p)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cairn.processes.worker", str(child.fileno())],
-            pass_fds=(child.fileno(),), env=env, stdin=subprocess.DEVNULL,
-            start_new_session=True)
-        child.close()
+        args = [sys.executable, "-m", "cairn.processes.worker", str(child.fileno()),
+                str(os.getpid())]
+        try:
+            self.proc = _spawn(lambda: subprocess.Popen(
+                args, pass_fds=(child.fileno(),), env=env, stdin=subprocess.DEVNULL,
+                start_new_session=True))
+        finally:
+            child.close()
         self.conn = Connection(parent.detach())
         self.pid = self.proc.pid
         self.graphs: set[str] = set()
         self.dead = False
         self._send_lock = threading.Lock()
-        self._pending: dict[int, _Reply] = {}
+        self._pending: dict[int, _Reply] = {}  # in the order the requests were sent
         self._pending_lock = threading.Lock()
+        self._changed = threading.Condition(self._pending_lock)  # a slot was given back
+        self._closed = False  # the reader saw the socket close: nothing more is answered
         self._ids = itertools.count(1)
         self._releases: list[tuple] = []
         self._releases_lock = threading.RLock()  # finalizers may run while it is held
         # Tasks are sent ahead of their replies (the worker runs them in order); this bounds
-        # how many wait in its queue.
-        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
-        self.in_flight = 0  # tasks sent and not answered yet
+        # how many wait in its queue: tasks in _pending, plus slots taken but not yet sent.
+        self.in_flight = 0
         ready = _Reply()
         self._pending[0] = ready
         self._reader = threading.Thread(target=self._read, daemon=True,
@@ -96,42 +152,59 @@ class WorkerHandle:
                 f"worker process {self.pid} did not start ({describe_exit(self.proc.poll())}); "
                 f"check that `{sys.executable} -m cairn.processes.worker` can import cairn")
 
+    def _settle(self, rid: int, status: str, payload: Any) -> None:
+        """Answers request ``rid`` if it is still pending (once: later calls do nothing)."""
+        with self._pending_lock:
+            reply = self._pending.pop(rid, None)
+            if reply is None:
+                return
+            if reply.slot:
+                self.in_flight -= 1
+                self._changed.notify_all()
+        reply.status, reply.payload = status, payload
+        reply.event.set()
+
     def _read(self) -> None:
         while True:
             try:
                 rid, status, payload = pickle.loads(self.conn.recv_bytes())
             except (EOFError, OSError):
                 break
-            with self._pending_lock:
-                reply = self._pending.pop(rid, None)
-            if reply is not None:
-                reply.status, reply.payload = status, payload
-                if reply.slot:
-                    with self._pending_lock:
-                        self.in_flight -= 1
-                    self._slots.release()
-                reply.event.set()
+            self._settle(rid, status, payload)
         self.dead = True
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
         with self._pending_lock:
-            pending, self._pending = self._pending, {}
-        for reply in pending.values():
-            reply.status = "died"
-            if reply.slot:
-                self._slots.release()
-            reply.event.set()
+            self._closed = True
+            # The worker runs its tasks in the order they were sent and answers each when it
+            # is done, so the first task still pending is the one that was running; with no
+            # task pending, the first request (an export being written).
+            running = next((rid for rid, r in self._pending.items() if r.slot),
+                           next(iter(self._pending), None))
+            if running is not None:
+                self._pending[running].blamed = True
+            rids = list(self._pending)
+        for rid in rids:
+            self._settle(rid, "died", None)
 
     def send(self, message: tuple) -> None:
+        """Sends a message that has no reply; raises WorkerDied if the worker is gone."""
+        with self._send_lock:
+            try:
+                self._write(message)
+            except OSError:
+                self.dead = True
+                raise WorkerDied(self.pid, self.proc.poll()) from None
+
+    def _write(self, message: tuple) -> None:
+        """Sends ``message`` after the releases queued so far (``_send_lock`` held)."""
         with self._releases_lock:
             releases, self._releases = self._releases, []
-        data = pickle.dumps(message, protocol=5)
-        with self._send_lock:
-            if releases:
-                self.conn.send_bytes(pickle.dumps(("release_keys", releases), protocol=5))
-            self.conn.send_bytes(data)
+        if releases:
+            self.conn.send_bytes(pickle.dumps(("release_keys", releases), protocol=5))
+        self.conn.send_bytes(pickle.dumps(message, protocol=5))
 
     def release_later(self, gid: str, key: Any) -> None:
         """Queues a result for the worker to drop; sent with the next message (this may be
@@ -143,31 +216,31 @@ class WorkerHandle:
                cancelled: threading.Event | None = None) -> _Reply:
         """Sends (kind, rid, *args) without waiting for the reply. A task takes one of the
         worker's in-flight slots first (waiting while all are taken)."""
-        if self.dead:
-            raise WorkerDied(self.pid, self.proc.poll())
-        if task:
-            while not self._slots.acquire(timeout=0.1):
-                if self.dead:
-                    raise WorkerDied(self.pid, self.proc.poll())
+        with self._changed:
+            while task and not self._closed and self.in_flight >= MAX_IN_FLIGHT:
                 if cancelled is not None and cancelled.is_set():
                     raise KeyboardInterrupt
+                self._changed.wait(0.1)
+            if self._closed or self.dead:
+                raise WorkerDied(self.pid, self.proc.poll())
+            if task:
+                self.in_flight += 1  # taken; given back by _settle once it is pending
         reply = _Reply(slot=task)
-        rid = next(self._ids)
-        with self._pending_lock:
-            self._pending[rid] = reply
-            if task:
-                self.in_flight += 1
-        try:
-            self.send((kind, rid, *args))
-        except OSError:
-            self.dead = True
-            with self._pending_lock:
-                self._pending.pop(rid, None)
-                if task:
-                    self.in_flight -= 1
-            if task:
-                self._slots.release()
-            raise WorkerDied(self.pid, self.proc.poll()) from None
+        with self._send_lock:  # pending in the order sent: the worker runs them so
+            with self._changed:
+                if self._closed:
+                    if task:
+                        self.in_flight -= 1
+                        self._changed.notify_all()
+                    raise WorkerDied(self.pid, self.proc.poll())
+                rid = next(self._ids)
+                self._pending[rid] = reply  # (before the send: the answer may come at once)
+            try:
+                self._write((kind, rid, *args))
+            except OSError:
+                self.dead = True
+                self._settle(rid, "died", None)  # unless the reader's death path did already
+                raise WorkerDied(self.pid, self.proc.poll()) from None
         return reply
 
     def wait(self, reply: _Reply, cancelled: threading.Event | None = None) -> Any:
@@ -178,7 +251,7 @@ class WorkerHandle:
                 reply.event.wait(5)
                 raise KeyboardInterrupt
         if reply.status == "died":
-            raise WorkerDied(self.pid, self.proc.poll())
+            raise WorkerDied(self.pid, self.proc.poll(), blamed=reply.blamed)
         if reply.status == "error":
             raise RemoteError(*reply.payload)
         return reply.payload
@@ -198,13 +271,14 @@ class WorkerHandle:
         if not self.dead:
             try:
                 self.send(("exit",))
-            except OSError:
+            except WorkerDied:
                 pass
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             self.kill()
             self.proc.wait()
+        self._reader.join(10)
         self.conn.close()
 
 
@@ -212,16 +286,18 @@ class RemoteError(Exception):
     """An exception raised by a task in a worker, carried back."""
 
     def __init__(self, blob: bytes | None, text: str, kind: bytes | None = None,
-                 message: str = ""):
+                 message: str = "", name: str = ""):
         super().__init__(text)
         self.blob = blob
         self.text = text
         self.kind = kind
         self.message = message
+        self.name = name
 
     def original(self) -> BaseException:
         """The task's own exception (with the worker's traceback as its cause); if it does
-        not survive pickling, an exception of a subclass of its type with its message."""
+        not survive pickling, an exception of a subclass of its type with its message; if
+        its type does not either, a RuntimeError naming the type and the message."""
         exc: BaseException | None = None
         if self.blob is not None:
             try:
@@ -231,7 +307,10 @@ class RemoteError(Exception):
         if exc is None and self.kind is not None:
             exc = _rebuilt(self.kind, self.message)
         if exc is None:
-            return self
+            exc = RuntimeError(
+                f"a task raised {self.name or 'an exception'}: {self.message} (neither the "
+                "exception nor its type could be sent back from the worker process; see "
+                "the worker's traceback below)")
         exc.__cause__ = _RemoteTraceback(self.text)
         return exc
 
@@ -240,7 +319,8 @@ def _rebuilt(kind: bytes, message: str) -> BaseException | None:
     try:
         cls = pickle.loads(kind)
         sub = type(cls.__name__, (cls,), {"__str__": lambda self: message,
-                                          "__module__": cls.__module__})
+                                          "__module__": cls.__module__,
+                                          "__qualname__": cls.__qualname__})
         exc = sub.__new__(sub)
         exc.args = (message,)
         return exc
@@ -254,6 +334,28 @@ class _RemoteTraceback(Exception):
 
     def __str__(self) -> str:
         return "\n\nTraceback in the worker process:\n" + self.args[0]
+
+
+def _remove_files(pids, keep: set = frozenset()) -> bool:
+    """Removes the shared-memory files of processes ``pids`` but those in ``keep``; whether
+    it removed them all."""
+    from .shm import SHM_DIR
+
+    if SHM_DIR is None:
+        return True
+    prefixes = tuple(f"cairn-{pid}-" for pid in pids)
+    kept = False
+    for name in os.listdir(SHM_DIR):
+        if name.startswith(prefixes):
+            path = os.path.join(SHM_DIR, name)
+            if path in keep:
+                kept = True
+                continue
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    return not kept
 
 
 def _remove_orphaned_exports() -> None:
@@ -288,6 +390,8 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._free = list(range(size))
         self._local = threading.local()
+        self.dead_pids: set[int] = set()  # replaced workers whose files may remain
+        self.running: set = set()  # the graphs being computed on this pool
 
     def worker_for_thread(self) -> WorkerHandle:
         index = getattr(self._local, "index", None)
@@ -319,13 +423,27 @@ class WorkerPool:
             current = self.workers[dead.index]
             if current is dead or current.dead:
                 current.kill()
+                self.dead_pids.add(current.pid)
                 current = self.workers[dead.index] = WorkerHandle(dead.index)
             return current
+
+    def remove_files_of_dead_workers(self, keep: set) -> None:
+        """Removes what replaced workers left in /dev/shm (a file half written when one was
+        killed, or results only it knew of), but for the exports in ``keep``."""
+        with self._lock:
+            pids = list(self.dead_pids)
+        for pid in pids:
+            if _remove_files([pid], keep):
+                with self._lock:
+                    self.dead_pids.discard(pid)
 
     def shutdown(self) -> None:
         for w in self.workers:
             w.stop()
+        pids = {w.pid for w in self.workers} | self.dead_pids | {os.getpid()}
+        _remove_files(pids)
         self.workers = []
+        self.dead_pids = set()
 
 
 _pool: WorkerPool | None = None

@@ -29,15 +29,19 @@ from .. import config as _config
 from ..base import task_dependencies
 from . import shm
 from .pool import RemoteError, WorkerDied, WorkerHandle, WorkerPool, describe_exit, get_pool
-from .spec import is_task
+from .spec import Chain, is_task
 
 
 class TaskCrashedError(RuntimeError):
     """A task killed its worker process more often than the retries allow."""
 
 
+MAX_DEATHS = 100  # worker deaths in one computation before it is given up
+
+
 class _Graph:
-    """A graph's Python tasks, pickled once, sent once per worker."""
+    """A graph's Python tasks, pickled once, sent once per worker; and what the run knows
+    about its workers' deaths."""
 
     def __init__(self, tasks: dict):
         self.gid = uuid.uuid4().hex
@@ -47,6 +51,12 @@ class _Graph:
         self.exports: list[tuple] = []  # shared-memory files to remove at the end
         self.cancelled = threading.Event()
         self.pending: list = []  # (worker, reply) of every task sent, waited for at the end
+        self.retries = int(_config.get("processes.retries", 1))
+        self.crashes: dict = {}  # key -> how often a worker died running it
+        self.crashed: dict = {}  # key -> the TaskCrashedError message, once out of retries
+        self.dead_workers: set[int] = set()
+        # Held while lost results are sent again (by any thread), so one is sent once.
+        self.remaking = threading.RLock()
 
     def payload(self) -> bytes:
         with self._lock:
@@ -64,6 +74,35 @@ class _Graph:
             worker.send(("graph", self.gid, self.payload(), list(sys.path)))
             worker.graphs.add(self.gid)
 
+    def died(self, died: WorkerDied, running: Any = None) -> None:
+        """Counts a death: against ``running``, the key of the task the worker was running
+        (each death once, by the one who saw it first), which fails with TaskCrashedError
+        once that is more than the retries; and against the computation, which fails once
+        MAX_DEATHS workers died in it whatever they ran (deaths no task is charged with:
+        killed from outside, say)."""
+        with self._lock:
+            self.dead_workers.add(died.pid)
+            if len(self.dead_workers) > MAX_DEATHS:
+                raise TaskCrashedError(
+                    f"{len(self.dead_workers)} worker processes died during this computation "
+                    f"(the last: {describe_exit(died.returncode)}); it was stopped")
+            if running is None:
+                return
+            n = self.crashes[running] = self.crashes.get(running, 0) + 1
+            key = running
+            if n > self.retries and key not in self.crashed:
+                self.crashed[key] = (
+                    f"task {key!r} killed its worker process {n} times "
+                    f"({describe_exit(died.returncode)}); it was retried {self.retries} "
+                    "time(s) (config 'processes.retries')")
+        self.check(key)
+
+    def check(self, key: Any) -> None:
+        """Raises the TaskCrashedError of ``key`` if it crashed its workers too often."""
+        message = self.crashed.get(key)
+        if message is not None:
+            raise TaskCrashedError(message)
+
 
 def _unpicklable(tasks: dict, error: Exception) -> Exception:
     for key, task in tasks.items():
@@ -76,26 +115,39 @@ def _unpicklable(tasks: dict, error: Exception) -> Exception:
     return TypeError(f"the graph cannot be sent to the worker processes: {error}")
 
 
+class _Lineage:
+    """How to make a result again: its task and the task's arguments, where an argument
+    that another Python task made is that task's lineage (the values themselves are not
+    kept: a result no task needs any more is dropped in its worker, and made again from
+    here if a worker's death loses something downstream of it)."""
+
+    __slots__ = ("task", "args", "current")
+
+    def __init__(self, task: "RemoteTask", args: tuple):
+        self.task = task
+        self.args = tuple(a.lineage if isinstance(a, RemoteRef) else a for a in args)
+        self.current: weakref.ref | None = None  # the RemoteRef of the latest making
+
+    def ref(self) -> "RemoteRef | None":
+        return None if self.current is None else self.current()
+
+
 class RemoteRef:
     """A task result held by a worker process, possibly still being computed (tasks are
     sent ahead of their replies). When the executor drops it (its last consumer ran), the
-    worker is told to drop the value too."""
+    worker is told to drop the value too. Lost with its worker, it is made again from its
+    lineage."""
 
-    __slots__ = ("worker", "graph", "key", "task", "args", "export", "reply", "deaths",
-                 "__weakref__")
+    __slots__ = ("worker", "graph", "key", "lineage", "export", "reply", "__weakref__")
 
-    def __init__(self, worker: WorkerHandle, graph: _Graph, key: Any, task: "RemoteTask",
-                 args: tuple):
-        self.worker = worker
+    def __init__(self, graph: _Graph, key: Any, lineage: _Lineage):
+        self.worker: WorkerHandle | None = None
         self.graph = graph
         self.key = key
-        self.task = task
-        # To recompute it if its worker dies: inputs that are results are held weakly, so
-        # holding this result does not keep every upstream result alive in the workers.
-        self.args = tuple(weakref.ref(a) if isinstance(a, RemoteRef) else a for a in args)
+        self.lineage = lineage
+        lineage.current = weakref.ref(self)
         self.export: tuple | None = None
         self.reply = None  # the pending reply of the task that makes it
-        self.deaths: list[WorkerDied] = []
 
     def __del__(self) -> None:
         worker = self.worker
@@ -105,45 +157,47 @@ class RemoteRef:
             except Exception:  # noqa: BLE001 (interpreter shutdown)
                 pass
 
-    def inputs(self) -> tuple:
-        """The task's arguments again (a lost upstream result cannot be recomputed)."""
-        out = []
-        for a in self.args:
-            if isinstance(a, weakref.ref):
-                a = a()
-                if a is None:
-                    raise TaskCrashedError(
-                        f"an input of task {self.key!r} was lost with a worker process and "
-                        "is no longer known; run the computation again")
-            out.append(a)
-        return tuple(out)
+    def lost(self) -> bool:
+        """Neither being made nor held anywhere (its worker died with it)."""
+        return self.reply is None and self.export is None and (
+            self.worker is None or self.worker.dead)
 
     def ready(self, pool: WorkerPool) -> None:
         """Waits until the value exists: raises the task's own exception if it failed, and
-        recomputes it on a live worker if its worker died."""
-        while self.reply is not None:
-            reply = self.reply
-            try:
-                caught, inline = self.worker.wait(reply, self.graph.cancelled)
-            except RemoteError as e:
-                original = e.original()
-                raise original from original.__cause__
-            except WorkerDied as died:
-                self.deaths.append(died)
-                pool.replace(self.worker)
-                retries = int(_config.get("processes.retries", 1))
-                if len(self.deaths) > retries:
-                    raise TaskCrashedError(
-                        f"task {self.key!r} killed its worker process {len(self.deaths)} "
-                        f"times ({describe_exit(died.returncode)}); it was retried {retries} "
-                        "time(s) (config 'processes.retries')") from None
-                self.task.submit(pool, pool.worker_for_thread(), self.inputs(), into=self)
-                continue
+        makes it again on a live worker if it was lost with its worker."""
+        while True:
+            reply, worker = self.reply, self.worker
+            if reply is not None:
+                try:
+                    caught, inline = worker.wait(reply, self.graph.cancelled)
+                except RemoteError as e:
+                    original = e.original()
+                    raise original from original.__cause__
+                except WorkerDied as died:
+                    self._lost_with(worker, reply, died, pool)
+                    continue
+                if self.reply is reply:
+                    self.reply = None
+                    if inline is not None:
+                        self.export = inline  # small: it came with the reply
+                _raise_warnings(reply, caught)
+            elif self.lost():
+                _remake(self.lineage, pool)
+            else:
+                return
+
+    def _lost_with(self, worker: WorkerHandle, reply: Any, died: WorkerDied,
+                   pool: WorkerPool) -> None:
+        """The worker died before answering ``reply``: charge the death to this task if it
+        was running it (once, whoever saw it first), and mark the value lost."""
+        with self.graph.remaking:
+            first = not reply.counted
+            reply.counted = True
             if self.reply is reply:
                 self.reply = None
-                if inline is not None:
-                    self.export = inline  # small: it came with the reply
-            _raise_warnings(reply, caught)
+        pool.replace(worker)
+        self.graph.died(died, self.key if first and died.blamed else None)
+        self.graph.check(self.key)
 
     def describe(self, pool: WorkerPool) -> tuple:
         """Where another process can load this value from (exported once)."""
@@ -151,23 +205,62 @@ class RemoteRef:
             self.ready(pool)
             if self.export is not None:
                 break
+            worker = self.worker
             try:
-                self.export = self.worker.request("export", self.graph.gid, self.key,
-                                                  cancelled=self.graph.cancelled)
-            except WorkerDied as died:
-                self.reply = _died_reply(died)  # recompute it, then export again
+                export = worker.request("export", self.graph.gid, self.key,
+                                        cancelled=self.graph.cancelled)
+            except WorkerDied as died:  # lost: make it again, then export again
+                pool.replace(worker)
+                self.graph.died(died, self.key if died.blamed else None)  # (writing it)
                 continue
             except RemoteError as e:
                 raise TypeError(
                     f"the result of task {self.key!r} cannot be sent between processes: "
                     f"{e.message} (return picklable values, or use scheduler='threads')"
                 ) from e.original()
-            if self.export[0] == "shm":
-                self.graph.exports.append(self.export)
+            if export[0] == "shm":
+                self.graph.exports.append(export)
+            if self.worker is worker:
+                self.export = export
         return self.export
 
     def __reduce__(self):
         raise TypeError("a worker's result cannot be pickled directly")
+
+
+def _remake(lineage: _Lineage, pool: WorkerPool) -> None:
+    """Sends the task of ``lineage`` again, after the tasks of every input that was lost
+    too, however far up (inputs first; iterative, so a long lineage does not recurse)."""
+    graph = lineage.task.graph
+    with graph.remaking:
+        order: list[_Lineage] = []
+        kept: list[RemoteRef] = []
+        seen: set[int] = set()
+        stack: list[tuple[_Lineage, bool]] = [(lineage, False)]
+        while stack:
+            node, inputs_done = stack.pop()
+            if inputs_done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            ref = node.ref()
+            if ref is not None and not ref.lost():
+                kept.append(ref)  # (an input: alive until its consumers were sent)
+                continue  # being made, or held by a live worker (or in /dev/shm)
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if isinstance(a, _Lineage))
+        made = kept  # the remade inputs too
+        for node in order:
+            graph.check(node.task.key)
+            ref = node.ref()
+            if ref is None:
+                ref = RemoteRef(graph, node.task.key, node)
+            made.append(ref)
+            if ref.lost():
+                args = tuple(a.ref() if isinstance(a, _Lineage) else a for a in node.args)
+                node.task.send(args, ref)
 
 
 def _raise_warnings(reply: Any, caught: list) -> None:
@@ -175,15 +268,6 @@ def _raise_warnings(reply: Any, caught: list) -> None:
         reply.seen = True
         for category, message, filename, lineno in caught:
             warnings.warn_explicit(message, category, filename, lineno)
-
-
-def _died_reply(died: WorkerDied):
-    from .pool import _Reply
-
-    reply = _Reply()
-    reply.status = "died"
-    reply.event.set()
-    return reply
 
 
 class RemoteTask:
@@ -197,14 +281,19 @@ class RemoteTask:
         self.graph, self.key, self.deps, self.pool = graph, key, deps, pool
 
     def __call__(self, *args: Any) -> RemoteRef:
-        ref = RemoteRef(None, self.graph, self.key, self, args)  # type: ignore[arg-type]
+        ref = RemoteRef(self.graph, self.key, _Lineage(self, args))
+        self.send(args, ref)
+        return ref
+
+    def send(self, args: tuple, ref: RemoteRef) -> None:
+        """Sends the task to a live worker (the best placed for ``args``), into ``ref``."""
         while True:
             worker = self._choose_worker(args)
             try:
                 self.submit(self.pool, worker, args, into=ref)
                 # The reply, not the ref (holding the ref would keep its value alive).
                 self.graph.pending.append((worker, ref.reply))
-                return ref
+                return
             except WorkerDied:
                 self.pool.replace(worker)  # never got the task: send it to the new one
 
@@ -233,11 +322,11 @@ class RemoteTask:
                 deps[key] = shm.export(value)
                 if deps[key][0] == "shm":
                     self.graph.exports.append(deps[key])
+        self.graph.check(self.key)
         self.graph.ship_to(worker)
+        into.worker, into.export = worker, None  # (before the reply: readers take both)
         into.reply = worker.submit("run", self.graph.gid, self.key, deps, task=True,
                                    cancelled=self.graph.cancelled)
-        into.worker = worker
-        into.export = None
 
 
 def _dependencies(spec: Any, dsk: dict) -> list:
@@ -247,8 +336,35 @@ def _dependencies(spec: Any, dsk: dict) -> list:
     return list(out)
 
 
-def rewrite(dsk: dict, pool: WorkerPool) -> tuple[dict, _Graph]:
-    """The graph the C++ executor runs: Python tasks become RemoteTask calls."""
+def _fuse_chains(dsk: dict, keys: list, python_tasks: dict) -> dict:
+    """``python_tasks`` with each linear chain of them that the C++ plan fuses (as it does
+    for threads: a task whose one input no other task uses) made one task, a
+    :class:`~cairn.processes.spec.Chain` under the chain's last key, so a chain costs one
+    message and one result in the worker instead of one per link. Returns {last key: the
+    spec of the chain's first task} for the chains fused (the others' keys are gone)."""
+    from .. import _core
+
+    fused = {}
+    order = list(dsk)
+    for chain in _core.plan_chains(dsk, keys):
+        run: list = []
+        # (Each link's one input is the link before: the plan read it from the same specs.)
+        for key in [order[i] for i in chain] + [None]:  # (None: the end of the chain)
+            if key is not None and key in python_tasks:
+                run.append(key)
+                continue
+            if len(run) > 1:
+                fused[run[-1]] = python_tasks[run[0]]
+                python_tasks[run[-1]] = Chain(run[:-1], [python_tasks[k] for k in run])
+                for k in run[:-1]:
+                    del python_tasks[k]
+            run = [key] if key is not None and key in python_tasks else []
+    return fused
+
+
+def rewrite(dsk: dict, keys: list, pool: WorkerPool, fuse: bool = True) -> tuple[dict, _Graph]:
+    """The graph the C++ executor runs: Python tasks become RemoteTask calls (a fused chain
+    one call, under its last key, with its first task's inputs)."""
     from .. import _core
 
     from ..bag.native import RECIPES, run_recipe
@@ -258,23 +374,24 @@ def rewrite(dsk: dict, pool: WorkerPool) -> tuple[dict, _Graph]:
                     if is_task(v) and not isinstance(v[0], native)}
     # A native scan that feeds Python tasks runs in the worker too (from its recipe), so
     # its lines are made where they are used instead of being shipped there.
+    # (a NativeTask is not callable, so is_task() does not see these)
+    scans = {k for k, v in dsk.items() if type(v) is tuple and len(v) == 1
+             and isinstance(v[0], native) and v[0] in RECIPES}
     feeding: set = set()
-    for spec in python_tasks.values():
-        deps = _dependencies(spec, dsk)
-        feeding.update(d for d in deps if d not in python_tasks)
+    for spec in python_tasks.values() if scans else ():
+        feeding.update(d for d in _dependencies(spec, dsk) if d in scans)
     for key in feeding:
-        spec = dsk[key]
-        # (a NativeTask is not callable, so is_task() does not see these)
-        if type(spec) is tuple and len(spec) == 1 and isinstance(spec[0], native) \
-                and spec[0] in RECIPES:
-            python_tasks[key] = (run_recipe, RECIPES[spec[0]])
+        python_tasks[key] = (run_recipe, RECIPES[dsk[key][0]])
+    known = set(python_tasks)
+    heads = _fuse_chains(dsk, keys, python_tasks) if fuse else {}
     graph = _Graph(python_tasks)
     out = {}
     for key, spec in dsk.items():
         if key in python_tasks:
-            spec = python_tasks[key]
-            deps = _dependencies(spec, dsk)
+            deps = _dependencies(heads.get(key, python_tasks[key]), dsk)
             out[key] = (RemoteTask(graph, key, deps, pool), *deps)
+        elif key in known:
+            continue  # fused into the task of its chain's last key
         else:
             if is_task(spec):
                 deps = _dependencies(spec, dsk)
@@ -301,7 +418,8 @@ def execute(dsk: dict, keys: list, num_workers: int, progress, optimize_graph: b
     from .. import _core
 
     pool = get_pool(num_workers)
-    graph_dsk, graph = rewrite(dsk, pool)
+    graph_dsk, graph = rewrite(dsk, keys, pool, fuse=optimize_graph)
+    pool.running.add(graph)
     previous = None
     if threading.current_thread() is threading.main_thread():
         def on_interrupt(signum, frame):
@@ -361,9 +479,14 @@ def execute(dsk: dict, keys: list, num_workers: int, progress, optimize_graph: b
                     if failed:
                         w.send(("cancel", graph.gid))  # skip its queued tasks
                     w.send(("release", graph.gid))
-                except OSError:
+                except WorkerDied:
                     pass
                 w.graphs.discard(graph.gid)
         for e in graph.exports:
             shm.discard(e)
+        pool.running.discard(graph)
+        # What dead workers left in /dev/shm (a file half written when one was killed),
+        # but for exports that other computations still use.
+        pool.remove_files_of_dead_workers(
+            {e[1] for g in list(pool.running) for e in g.exports if e[0] == "shm"})
         pool.release_threads()

@@ -8,6 +8,7 @@ side, and nothing large goes through a pipe.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import pickle
@@ -28,7 +29,8 @@ def dumps(value: Any) -> tuple[bytes, list[pickle.PickleBuffer]]:
 
 def export(value: Any) -> tuple:
     """A picklable description of ``value``: ("inline", header, [bytes]) for small values,
-    ("shm", path, header, [(offset, size)]) otherwise (the caller unlinks ``path``)."""
+    ("shm", path, header, [(offset, size)]) otherwise (the caller unlinks ``path``); inline
+    as well if /dev/shm has no room for it."""
     header, buffers = dumps(value)
     views = [b.raw() for b in buffers]
     total = sum(v.nbytes for v in views)
@@ -37,7 +39,17 @@ def export(value: Any) -> tuple:
     path = os.path.join(SHM_DIR, f"cairn-{os.getpid()}-{uuid.uuid4().hex}")
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.ftruncate(fd, max(total, 1))
+        try:
+            # Reserve the pages now: a sparse file would die of SIGBUS half-way through
+            # the copy when /dev/shm is full.
+            os.posix_fallocate(fd, 0, max(total, 1))
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EFBIG):
+                raise
+            os.close(fd)
+            os.unlink(path)
+            # Too big for /dev/shm: through the socket instead (slower, but right).
+            return ("inline", header, [bytes(v) for v in views])
         spans = []
         with mmap.mmap(fd, max(total, 1)) as m:
             offset = 0

@@ -24,3 +24,47 @@ def evaluate(arg: Any, data: dict) -> Any:
     except TypeError:  # unhashable: a plain value
         pass
     return arg
+
+
+class Chain:
+    """A linear chain of tasks fused into one (see ``scheduler._fuse_chains``): ``specs``
+    run in order, each link on the value of the one before, which it names ``keys[i]``
+    (a link's only input); only the first link reads the task's inputs."""
+
+    __slots__ = ("keys", "specs")
+
+    def __init__(self, keys: list, specs: list):
+        self.keys, self.specs = keys, specs
+
+    def __reduce__(self):
+        return (Chain, (self.keys, self.specs))
+
+
+def run(spec: Any, data: dict) -> Any:
+    """A task's value: ``spec`` evaluated on its inputs ``data`` (a chain link by link, each
+    intermediate value dropped as soon as the next link made its own)."""
+    if type(spec) is not Chain:
+        return evaluate(spec, data)
+    value = evaluate(spec.specs[0], data)
+    for key, link in zip(spec.keys, spec.specs[1:]):
+        value = evaluate(link, {key: value})
+    return value
+
+
+class ExceptionState:
+    """Pickles an exception as its type, args and attributes: unpickled, it is rebuilt
+    without calling the constructor (which may want other arguments than ``args``)."""
+
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+    def __reduce__(self):
+        exc = self.exc
+        return (rebuild_exception, (type(exc), exc.args, dict(getattr(exc, "__dict__", {}))))
+
+
+def rebuild_exception(cls: type, args: tuple, state: dict) -> BaseException:
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc

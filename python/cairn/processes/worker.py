@@ -1,7 +1,7 @@
 """A cairn worker process: runs tasks of a graph and keeps their results.
 
-Started by :mod:`cairn.processes.pool` with ``python -m cairn.processes.worker FD``, where
-FD is its end of a socket pair. Messages (pickled tuples) from the parent:
+Started by :mod:`cairn.processes.pool` with ``python -m cairn.processes.worker FD PID``,
+where FD is its end of a socket pair and PID the parent's process id. Messages (pickled tuples) from the parent:
 
 - ``("graph", gid, payload, sys_path)``: the cloudpickled Python tasks of graph ``gid``
   (once), and the parent's import path.
@@ -16,7 +16,7 @@ FD is its end of a socket pair. Messages (pickled tuples) from the parent:
   graph's queued tasks.
 
 Replies: ``(rid, "ok", payload)`` or ``(rid, "error", (pickled exception or None,
-traceback text, pickled exception type or None, message))``;
+traceback text, pickled exception type or None, message, type name))``;
 a task's payload is (the warnings it raised, which the parent raises again, and the value
 itself when it is small).
 Exports are answered by a second thread, so a worker busy with a task still serves data.
@@ -40,18 +40,20 @@ from typing import Any
 import cloudpickle
 
 from . import shm
-from .spec import evaluate
+from .spec import ExceptionState, run
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this process when the parent dies, even by kill -9."""
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGKILL this process when the parent dies, even by kill -9 (the parent forks
+    its workers from a thread that lives as long as it does: the signal comes when the
+    forking thread ends)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         PR_SET_PDEATHSIG = 1
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass
-    if os.getppid() == 1:  # the parent died before prctl took effect
+    if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
 
 
@@ -106,16 +108,23 @@ class Worker:
 
     def error_payload(self, exc: BaseException) -> tuple:
         text = "".join(traceback.format_exception(exc))
+        blob = None
+        # As itself; else (a constructor that takes other arguments than its args, say) as
+        # its type, args and attributes, rebuilt without calling the constructor.
+        for packed in (exc, ExceptionState(exc)):
+            try:
+                blob = cloudpickle.dumps(packed)
+                pickle.loads(blob)  # some exceptions pickle but do not unpickle
+                break
+            except Exception:  # noqa: BLE001 (the parent rebuilds it from its type)
+                blob = None
         try:
-            blob = cloudpickle.dumps(exc)
-            pickle.loads(blob)  # some exceptions pickle but do not unpickle
-        except Exception:  # noqa: BLE001 (the parent rebuilds it from its type)
-            blob = None
-        try:
-            kind = pickle.dumps(type(exc))
-        except Exception:  # noqa: BLE001 (a class defined in a closure)
+            # cloudpickle: a class of __main__ or a closure comes back as the parent's own
+            kind = cloudpickle.dumps(type(exc))
+        except Exception:  # noqa: BLE001
             kind = None
-        return (blob, text, kind, str(exc))
+        name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        return (blob, text, kind, str(exc), name)
 
     def reader(self) -> None:
         """Receives messages; serves exports at once (or when the task that makes the value
@@ -206,7 +215,7 @@ class Worker:
                         data[dep] = shm.load(where)
                 if failure is None:
                     self.caught = []
-                    value = evaluate(self.graph(gid)[key], data)
+                    value = run(self.graph(gid)[key], data)
                     with self.lock:
                         self.results[(gid, key)] = value
                     self.reply(rid, "ok", (self.caught, _inline(value)))
@@ -222,8 +231,8 @@ class Worker:
                 self.export(export_rid, (gid, key))
 
 
-def main(fd: int) -> None:
-    _die_with_parent()
+def main(fd: int, parent: int) -> None:
+    _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C reaches it
     from .. import config
 
@@ -237,4 +246,4 @@ def main(fd: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), int(sys.argv[2]))

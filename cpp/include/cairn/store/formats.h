@@ -47,7 +47,8 @@ std::string EncodeManifest(std::vector<ManifestEntry> entries);
 Result<std::vector<ManifestEntry>> DecodeManifest(std::string_view text, const std::string& where);
 
 /// OK when `path` is a relative path that stays inside its folder: not empty, not absolute,
-/// no empty, "." or ".." component, no NUL, CR or LF. Invalid naming `where` otherwise.
+/// no empty, "." or ".." component, no ".git" component (any case), no NUL, CR or LF.
+/// Invalid naming `where` otherwise.
 Status ValidateRelativePath(std::string_view path, const std::string& where);
 
 /// The content of a `.cairn` pointer file.

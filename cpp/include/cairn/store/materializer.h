@@ -32,7 +32,8 @@ class Materializer {
   }
 
   /// Streams the content of file `oid` (of `size` bytes) to `sink`, every chunk verified and
-  /// the whole checked against oid at the end (an error then, after the sink saw the bytes).
+  /// the whole checked against oid at the end (an error then, after the sink saw the bytes:
+  /// see AssembleFile).
   Status ReadFile(const Digest& oid, uint64_t size, const ByteSink& sink);
   /// Writes file `oid` to `dest` (a temporary file next to it, then rename; the mode gets the
   /// executable bit if asked). Nothing at `dest` changes unless the whole file verified.
@@ -54,6 +55,17 @@ class Materializer {
   ProgressFn progress_;
   uint64_t done_ = 0;
 };
+
+/// Streams the file `oid` made of `chunks` to `sink`, reading and verifying chunks on `pool`
+/// and hashing the whole as it goes; Invalid naming the oid when a chunk's size or the
+/// whole's SHA-256 disagrees (a forged or damaged recipe): the sink has then seen bytes that
+/// are not the file, so a caller writes to a temporary file and keeps it only on OK.
+Status AssembleFile(const ObjectStore& store, arrow::internal::ThreadPool* pool, const Digest& oid,
+                    const std::vector<ChunkRef>& chunks, const ByteSink& sink);
+
+/// The entries of manifest `id` in `store`, checked against the id (whatever type the store
+/// records for it) and with every path validated.
+Result<std::vector<ManifestEntry>> ReadManifestOf(const ObjectStore& store, const Digest& id);
 
 /// SHA-256 of a file on disk (the oid it would get). Errors name the path.
 Result<Digest> HashFile(const std::string& path);

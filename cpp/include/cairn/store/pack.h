@@ -38,10 +38,19 @@ inline constexpr std::string_view kPackMagic = "CAIRNPK1";
 inline constexpr std::string_view kIndexMagic = "CAIRNIX1";
 inline constexpr size_t kEntryHeaderSize = 48;
 inline constexpr size_t kIndexRecordSize = 56;
+/// Limits every reader enforces before it allocates (docs/store-format.md): a chunk is at
+/// most the chunker's maximum; a recipe or manifest at most 1 GiB (a recipe of a 0.5 TiB
+/// file, a manifest of ~10 million files); no entry starts past 2^62.
+inline constexpr uint64_t kMaxChunkPayload = 256 * 1024;
+inline constexpr uint64_t kMaxMetadataPayload = 1ull << 30;
+inline constexpr uint64_t kMaxPackOffset = 1ull << 62;
+/// The largest payload an entry of `type` may declare.
+uint64_t MaxPayloadSize(ObjectType type);
 
 /// The 48-byte entry header for `record` (its offset is not part of the header).
 std::string EncodeEntryHeader(const IndexRecord& record);
-/// Parses an entry header at `offset` of a pack; Invalid naming `where` if it is malformed.
+/// Parses an entry header at `offset` of a pack; Invalid naming `where` if it is malformed
+/// or declares sizes no writer produces (see the limits above).
 Result<IndexRecord> DecodeEntryHeader(const uint8_t* header, uint64_t offset,
                                       const std::string& where);
 

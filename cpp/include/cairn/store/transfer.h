@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cairn/common/status.h"
@@ -16,11 +17,15 @@ namespace cairn::store {
 struct Closure {
   std::vector<Digest> ids;      // every object reached (chunks, recipes, manifests)
   std::vector<Digest> missing;  // objects none of the sources has
+  std::vector<Digest> damaged;  // manifests and recipes a source had only bad copies of
   uint64_t bytes = 0;           // raw bytes of the chunks reached
 };
 
 /// Walks `roots` (file and directory pointers) through manifests and recipes, reading them
-/// from the first of `sources` that has them.
+/// from the first of `sources` that has a good copy: a manifest must hash to its id and a
+/// recipe must parse and be of the size its pointer gives (its chunks are checked when the
+/// file is read or copied). A source with only bad copies is listed in `damaged` (so a
+/// fetch can repair it from the next source). Invalid when no source has a good copy.
 Result<Closure> CollectClosure(const std::vector<const ObjectStore*>& sources,
                                const std::vector<Pointer>& roots);
 
@@ -28,13 +33,18 @@ struct TransferStats {
   uint64_t objects = 0;  // objects copied
   uint64_t bytes = 0;    // stored bytes copied
   uint64_t packs = 0;    // packs written to the destination
+  /// Recipes not copied because the chunks they list do not make a file with their oid (a
+  /// forged or damaged recipe), with why. The caller decides how to report them.
+  std::vector<std::pair<Digest, std::string>> rejected;
 };
 
 /// Copies the objects `ids` that `dest` lacks (plus those in `replace`, whose copies in
 /// `dest` are damaged) from `source` into new packs of at most 64 MiB in `dest`. Every
 /// object is verified on arrival; a pack and then its index are moved into place only when
 /// complete, so an interrupted transfer leaves no half-written pack visible and a rerun
-/// moves only what is still missing. `tmp_dir` is a local folder for packs being built.
+/// moves only what is still missing. A recipe is copied only after the file its chunks make
+/// hashed to its oid (the chunks are copied first); one that does not is left out and listed
+/// in `rejected`. `tmp_dir` is a local folder for packs being built.
 /// Progress counts stored bytes read from `source`. With `level` > 0, zstd objects are
 /// compressed again at that zstd level on the way (kept when smaller), as push does.
 Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,

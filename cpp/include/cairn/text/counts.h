@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,8 +20,10 @@ class CountsTable {
  public:
   CountsTable();
 
-  /// Adds `count` occurrences of `key`. Inline: it is the innermost loop of word counting.
-  void Add(std::string_view key, int64_t count = 1) {
+  /// Adds `count` occurrences of `key`; returns its entry index (entries are numbered in
+  /// order of first insertion, so the index interns the key). Inline: it is the innermost
+  /// loop of word counting.
+  size_t Add(std::string_view key, int64_t count = 1) {
     if (key.size() <= kInline) return AddShort(key, count);
     const uint64_t h = HashLong(key);
     uint64_t slot;
@@ -28,11 +31,9 @@ class CountsTable {
       return e.length == key.size() &&
              std::memcmp(arena_.data() + e.key.offset, key.data(), key.size()) == 0;
     });
-    if (e != nullptr) {
-      e->count += count;
-    } else {
-      Insert(key, h, slot, count);
-    }
+    if (e == nullptr) return Insert(key, h, slot, count);
+    e->count += count;
+    return static_cast<size_t>(e - entries_.data());
   }
   /// Adds every entry of `other` (its new keys are appended in its order).
   void Merge(const CountsTable& other);
@@ -65,7 +66,7 @@ class CountsTable {
     return e.length <= kInline ? e.key.bytes : arena_.data() + e.key.offset;
   }
   void Grow();
-  void Insert(std::string_view key, uint64_t hash, uint64_t slot, int64_t count);
+  size_t Insert(std::string_view key, uint64_t hash, uint64_t slot, int64_t count);
   // A key of at most kInline bytes as two little-endian words, zero-padded: the form it is
   // stored in, so lookups compare two words instead of calling memcmp. Reads only key bytes.
   static void LoadShort(std::string_view key, uint64_t* w0, uint64_t* w1) {
@@ -118,7 +119,7 @@ class CountsTable {
     h ^= h >> 32;
     return h * 0x9E3779B97F4A7C15ull;
   }
-  void AddShort(std::string_view key, int64_t count) {
+  size_t AddShort(std::string_view key, int64_t count) {
     uint64_t w0, w1;
     LoadShort(key, &w0, &w1);
     const uint64_t h = HashShort(key.size(), w0, w1);
@@ -126,11 +127,9 @@ class CountsTable {
     Entry* e = Probe(h, &slot, [&](const Entry& e) {
       return e.length == key.size() && e.key.words[0] == w0 && e.key.words[1] == w1;
     });
-    if (e != nullptr) {
-      e->count += count;
-    } else {
-      Insert(key, h, slot, count);
-    }
+    if (e == nullptr) return Insert(key, h, slot, count);
+    e->count += count;
+    return static_cast<size_t>(e - entries_.data());
   }
   // The entry with hash `h` that `same` accepts, or nullptr with *empty at the free slot
   // where it belongs. The slot's hash tag settles most mismatches without touching entries.
@@ -158,16 +157,29 @@ class CountsTable {
   uint64_t mask_;
 };
 
+class NgramCounts;  // ngram_counts.h
+
 /// A CountsTable as a task result. `keys_only` marks the result of distinct (the Python
-/// form is the list of keys rather than (key, count) pairs); `sorted_order`, when set, is
-/// the order in which entries are presented.
+/// form is the list of keys rather than (key, count) pairs); `order`, when has_order is
+/// set, is the order in which entries are presented.
 class CountsValue final : public Value {
  public:
   /// Shared, not copied, between values that present the same table differently (topk).
+  /// Null when the counts are `ngrams`.
   std::shared_ptr<const CountsTable> table;
+  /// N-gram counts kept as word-id tuples (set instead of `table`).
+  std::shared_ptr<const NgramCounts> ngrams;
   bool keys_only = false;
   std::vector<size_t> order;  // empty: insertion order
   bool has_order = false;
+
+  /// `table`, or for n-gram counts their strings in order of first occurrence (made on
+  /// first use, once; safe to call from several threads).
+  std::shared_ptr<const CountsTable> Table() const;
+
+ private:
+  mutable std::once_flag made_;
+  mutable std::shared_ptr<const CountsTable> made_table_;
 };
 
 }  // namespace cairn::text

@@ -25,12 +25,16 @@ struct TextSegment {
 
 /// Reads its segments, decodes UTF-8 (strict: an error naming file and byte offset;
 /// replace: U+FFFD as Python does), splits lines with universal newlines and runs the
-/// pipeline into the sink, all in one pass. No inputs.
+/// pipeline into the sink, all in one pass. No inputs. `partition` is the partition's
+/// index: n-gram counts order first occurrences across partitions by it.
 std::shared_ptr<TaskBody> MakeTextScan(std::vector<TextSegment> segments, bool replace_errors,
-                                       std::vector<TextOp> ops, SinkKind sink);
+                                       std::vector<TextOp> ops, SinkKind sink,
+                                       int64_t partition = 0);
 
 /// Merges CountsValue inputs, in input order (keys first seen earlier come first).
-std::shared_ptr<TaskBody> MakeMergeCounts();
+/// N-gram counts are merged into one sorted run, or with `concat` only listed together (for
+/// the last merge, whose consumer, topk or the conversion to Python, streams the merge).
+std::shared_ptr<TaskBody> MakeMergeCounts(bool concat = false);
 /// Sums int64 inputs.
 std::shared_ptr<TaskBody> MakeSumInt64();
 /// Orders a CountsValue by count, largest first, keeping the first `k` (all if k < 0).

@@ -54,13 +54,16 @@ Status ValidatePipeline(const std::vector<TextOp>& ops, SinkKind sink);
 /// one per task.
 class PipelineRunner {
  public:
-  PipelineRunner(std::vector<TextOp> ops, SinkKind sink);
+  /// `partition`: the partition's index, which orders first occurrences across partitions
+  /// (n-gram counts keep it in their ranks).
+  PipelineRunner(std::vector<TextOp> ops, SinkKind sink, int64_t partition = 0);
   ~PipelineRunner();
   /// Feeds one string element (a line, with its "\n" if it had one).
   void Add(std::string_view element);
   /// Feeds decoded text: its lines (as FeedLines does), or, when the steps only split
   /// into words and the sink counts them, the words of the whole text in one tight loop
-  /// (every line ending is whitespace, so the words are the same).
+  /// (every line ending is whitespace, so the words are the same); n-grams of words
+  /// (split ngrams flatten) counted likewise as word-id tuples (ngram_counts.h).
   void FeedText(std::string_view text);
   /// The sink's value, or the first error met while building it.
   Result<ValuePtr> Finish();

@@ -1,0 +1,452 @@
+#include "cairn/text/ngram_counts.h"
+
+#include <algorithm>
+#include <bit>
+#include <limits>
+#include <type_traits>
+
+#include "cairn/text/utf8.h"
+#include "tokens.h"
+
+namespace cairn::text {
+namespace {
+
+__extension__ using u128 = unsigned __int128;  // GCC/Clang; -Wpedantic otherwise refuses it
+constexpr int kPositionBits = 40;  // rank = partition << 40 | position in the partition
+constexpr uint32_t kIdBits = 32;   // ids in a run's keys: 32 bits each, first word highest
+
+// Bits needed to hold values 0..count-1 (at least 1).
+int BitsFor(uint64_t count) { return count <= 2 ? 1 : std::bit_width(count - 1); }
+
+template <typename Key>
+Key LowMask(int bits) {
+  return bits >= static_cast<int>(sizeof(Key) * 8) ? ~Key{0} : (Key{1} << bits) - 1;
+}
+
+// A sorted run: distinct n-grams as id tuples (ids into `words`, sorted and distinct, so
+// key order is the words' lexicographic order), each with its count and first-occurrence rank.
+template <typename Key>
+struct Entry {
+  Key key;
+  int64_t count;
+  uint64_t rank;
+};
+template <typename Key>
+struct Run {
+  std::vector<std::string> words;
+  std::vector<Entry<Key>> entries;  // by key; one array, so a k-way merge reads k streams
+};
+
+// The words of several runs merged into one sorted dictionary, and each run's id mapping.
+template <typename Key>
+struct Dictionary {
+  std::vector<std::string_view> words;
+  std::vector<std::vector<uint32_t>> remap;
+
+  explicit Dictionary(const std::vector<const Run<Key>*>& runs) {
+    for (const auto* run : runs) words.insert(words.end(), run->words.begin(), run->words.end());
+    std::sort(words.begin(), words.end());
+    words.erase(std::unique(words.begin(), words.end()), words.end());
+    for (const auto* run : runs) {
+      auto& map = remap.emplace_back(run->words.size());
+      size_t j = 0;
+      for (size_t i = 0; i < run->words.size(); ++i) {
+        while (words[j] != run->words[i]) ++j;  // both sorted: a merge walk
+        map[i] = static_cast<uint32_t>(j);
+      }
+    }
+  }
+};
+
+template <typename Key>
+Key RemapKey(Key key, int n, const uint32_t* remap) {
+  Key out = 0;
+  for (int j = n - 1; j >= 0; --j) {
+    const auto id = static_cast<uint32_t>(key >> (kIdBits * j));
+    out = (out << kIdBits) | remap[id];
+  }
+  return out;
+}
+
+// Calls visit(key, count, rank) for each distinct key of `runs` in key order (ids into
+// dict.words), with counts summed and the smallest rank: a k-way merge through a heap.
+template <typename Key, typename Visit>
+void ForEachMerged(const std::vector<const Run<Key>*>& runs, int n, const Dictionary<Key>& dict,
+                   Visit&& visit) {
+  struct Cursor {
+    Key key;
+    const Entry<Key>* at;
+    const Entry<Key>* end;
+    const uint32_t* remap;
+  };
+  // A binary min-heap by key; the front is replaced in place as its run advances.
+  std::vector<Cursor> heap;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const auto& entries = runs[r]->entries;
+    if (entries.empty()) continue;
+    const uint32_t* remap = dict.remap[r].data();
+    heap.push_back({RemapKey(entries[0].key, n, remap), entries.data(),
+                    entries.data() + entries.size(), remap});
+  }
+  auto after = [](const Cursor& a, const Cursor& b) { return a.key > b.key; };
+  std::make_heap(heap.begin(), heap.end(), after);
+  auto sift_down = [&heap](size_t i) {
+    const size_t size = heap.size();
+    Cursor moving = heap[i];
+    for (;;) {
+      size_t child = 2 * i + 1;
+      if (child >= size) break;
+      if (child + 1 < size && heap[child + 1].key < heap[child].key) ++child;
+      if (!(heap[child].key < moving.key)) break;
+      heap[i] = heap[child];
+      i = child;
+    }
+    heap[i] = moving;
+  };
+  while (!heap.empty()) {
+    const Key key = heap.front().key;
+    int64_t count = 0;
+    uint64_t rank = std::numeric_limits<uint64_t>::max();
+    do {
+      Cursor& c = heap.front();
+      count += c.at->count;
+      rank = std::min(rank, c.at->rank);
+      if (++c.at != c.end) {
+        c.key = RemapKey(c.at->key, n, c.remap);
+      } else {
+        c = heap.back();
+        heap.pop_back();
+        if (heap.empty()) break;
+      }
+      sift_down(0);
+    } while (heap.front().key == key);
+    visit(key, count, rank);
+  }
+}
+
+template <typename Key>
+class NgramCountsImpl final : public NgramCounts {
+ public:
+  using RunPtr = std::shared_ptr<const Run<Key>>;
+  NgramCountsImpl(int n, std::string sep, std::vector<RunPtr> runs)
+      : NgramCounts(n, std::move(sep)), runs_(std::move(runs)) {}
+
+  const std::vector<RunPtr>& runs() const { return runs_; }
+
+  size_t entries() const override {
+    size_t total = 0;
+    for (const auto& run : runs_) total += run->entries.size();
+    return total;
+  }
+  int64_t total() const override {
+    int64_t total = 0;
+    for (const auto& run : runs_) {
+      for (const auto& e : run->entries) total += e.count;
+    }
+    return total;
+  }
+
+  // One run with the sum of `runs`. Room for every input entry is reserved, but that is
+  // address space: only the pages the distinct entries fill become resident.
+  static RunPtr MergeRuns(const std::vector<RunPtr>& runs, int n) {
+    if (runs.size() == 1) return runs[0];
+    std::vector<const Run<Key>*> views;
+    size_t most = 0;
+    for (const auto& run : runs) {
+      views.push_back(run.get());
+      most += run->entries.size();
+    }
+    const Dictionary<Key> dict(views);
+    auto out = std::make_shared<Run<Key>>();
+    out->words.assign(dict.words.begin(), dict.words.end());
+    out->entries.reserve(most);
+    ForEachMerged(views, n, dict, [&out](Key key, int64_t count, uint64_t rank) {
+      out->entries.push_back({key, count, rank});
+    });
+    return out;
+  }
+
+  std::shared_ptr<CountsTable> LargestFirst(int64_t k) const override {
+    using Entry = text::Entry<Key>;
+    auto better = [](const Entry& a, const Entry& b) {
+      return a.count != b.count ? a.count > b.count : a.rank < b.rank;
+    };
+    std::vector<const Run<Key>*> views;
+    for (const auto& run : runs_) views.push_back(run.get());
+    const Dictionary<Key> dict(views);
+    std::vector<Entry> best;
+    if (k < 0) {
+      best.reserve(entries());
+      ForEachMerged(views, n_, dict, [&best](Key key, int64_t count, uint64_t rank) {
+        best.push_back({key, count, rank});
+      });
+    } else if (k > 0) {
+      // A heap whose front is the worst of the best k so far.
+      const auto limit = static_cast<size_t>(k);
+      ForEachMerged(views, n_, dict, [&](Key key, int64_t count, uint64_t rank) {
+        const Entry e{key, count, rank};
+        if (best.size() < limit) {
+          best.push_back(e);
+          std::push_heap(best.begin(), best.end(), better);
+        } else if (better(e, best.front())) {
+          std::pop_heap(best.begin(), best.end(), better);
+          best.back() = e;
+          std::push_heap(best.begin(), best.end(), better);
+        }
+      });
+    }
+    std::sort(best.begin(), best.end(), better);
+    auto table = std::make_shared<CountsTable>();
+    std::string joined;
+    for (const auto& e : best) table->Add(Join(e.key, dict.words, &joined), e.count);
+    return table;
+  }
+
+  std::shared_ptr<CountsTable> ToTable() const override {
+    using Entry = text::Entry<Key>;
+    std::vector<const Run<Key>*> views;
+    for (const auto& run : runs_) views.push_back(run.get());
+    const Dictionary<Key> dict(views);
+    std::vector<Entry> all;
+    all.reserve(entries());
+    ForEachMerged(views, n_, dict, [&all](Key key, int64_t count, uint64_t rank) {
+      all.push_back({key, count, rank});
+    });
+    std::sort(all.begin(), all.end(),
+              [](const Entry& a, const Entry& b) { return a.rank < b.rank; });
+    auto table = std::make_shared<CountsTable>();
+    std::string joined;
+    for (const auto& e : all) table->Add(Join(e.key, dict.words, &joined), e.count);
+    return table;
+  }
+
+ private:
+  std::string_view Join(Key key, const std::vector<std::string_view>& words,
+                        std::string* out) const {
+    out->clear();
+    for (int j = n_ - 1; j >= 0; --j) {
+      if (j != n_ - 1) out->append(sep_);
+      out->append(words[static_cast<uint32_t>(key >> (kIdBits * j))]);
+    }
+    return *out;
+  }
+
+  std::vector<RunPtr> runs_;
+};
+
+// LSD radix sort of `a` by bits [low, low + bits) of each element; stable, so elements
+// equal there keep their order.
+template <typename Elem>
+void RadixSort(std::vector<Elem>* a, int low, int bits) {
+  constexpr int kDigit = 11;
+  const size_t size = a->size();
+  auto spare = std::make_unique_for_overwrite<Elem[]>(size);
+  Elem* from = a->data();
+  Elem* to = spare.get();
+  std::vector<size_t> offsets(size_t{1} << kDigit);
+  for (int shift = low; shift < low + bits; shift += kDigit) {
+    const int width = std::min(kDigit, low + bits - shift);
+    const auto mask = static_cast<size_t>((1u << width) - 1);
+    std::fill(offsets.begin(), offsets.end(), 0);
+    for (size_t i = 0; i < size; ++i) ++offsets[static_cast<size_t>(from[i] >> shift) & mask];
+    if (std::find(offsets.begin(), offsets.end(), size) != offsets.end()) continue;
+    size_t sum = 0;
+    for (auto& o : offsets) {
+      const size_t c = o;
+      o = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < size; ++i) {
+      to[offsets[static_cast<size_t>(from[i] >> shift) & mask]++] = from[i];
+    }
+    std::swap(from, to);
+  }
+  if (from != a->data()) std::copy(from, from + size, a->data());
+}
+
+template <typename Key>
+class NgramCounterImpl final : public NgramCounter {
+ public:
+  NgramCounterImpl(int n, std::string sep, int64_t partition)
+      : n_(n), sep_(std::move(sep)), partition_(partition), mask_(LowMask<Key>(kIdBits * n)) {}
+
+  void FeedText(std::string_view text) override {
+    // Room for the most n-grams the text can hold (a word and a space each): reserved
+    // address space only, pages are touched as n-grams arrive.
+    grams_.reserve(grams_.size() + text.size() / 2 + 1);
+    Key window = 0;
+    int filled = 0;
+    ForEachToken(
+        text,
+        [&](std::string_view token) {
+          window = ((window << kIdBits) | static_cast<Key>(words_.Add(token))) & mask_;
+          if (++filled >= n_) grams_.push_back(window);
+        },
+        [&filled] { filled = 0; });
+  }
+
+  Result<std::shared_ptr<const NgramCounts>> Finish() override {
+    const uint64_t count = grams_.size();
+    if (count >> kPositionBits) {
+      return Status::Invalid("ngrams: a partition has more than 2^40 n-grams; use a smaller "
+                             "blocksize");
+    }
+    // The dictionary in sorted order, and local ids (first seen) -> sorted ids.
+    std::vector<uint32_t> order(words_.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [this](uint32_t a, uint32_t b) { return words_.key(a) < words_.key(b); });
+    std::vector<uint32_t> remap(order.size());
+    auto run = std::make_shared<Run<Key>>();
+    run->words.reserve(order.size());
+    for (uint32_t i = 0; i < order.size(); ++i) {
+      remap[order[i]] = i;
+      run->words.emplace_back(words_.key(order[i]));
+    }
+    words_ = CountsTable();
+    const int id_bits = BitsFor(order.size());
+    const int position_bits = BitsFor(count);
+    const int key_bits = id_bits * n_;
+    // Sort (key, position) packed into one integer, key high, so that equal keys come
+    // together with their first occurrence first.
+    if (key_bits + position_bits <= 64) {
+      Collect<uint64_t>(remap, id_bits, position_bits, run.get());
+    } else if (key_bits + position_bits <= 128) {
+      Collect<u128>(remap, id_bits, position_bits, run.get());
+    } else {
+      return Status::Invalid("ngrams: too many distinct words in one partition; use a "
+                             "smaller blocksize");
+    }
+    using Impl = NgramCountsImpl<Key>;
+    return std::shared_ptr<const NgramCounts>(
+        std::make_shared<Impl>(n_, sep_, std::vector<typename Impl::RunPtr>{std::move(run)}));
+  }
+
+ private:
+  template <typename Elem>
+  void Collect(const std::vector<uint32_t>& remap, int id_bits, int position_bits,
+               Run<Key>* run) {
+    auto pack = [&](Key gram, size_t i) {
+      Elem key = 0;
+      for (int j = n_ - 1; j >= 0; --j) {
+        key = (key << id_bits) | remap[static_cast<uint32_t>(gram >> (kIdBits * j))];
+      }
+      return (key << position_bits) | i;
+    };
+    std::vector<Elem> packed;
+    if constexpr (std::is_same_v<Elem, Key>) {  // in place: no second array
+      for (size_t i = 0; i < grams_.size(); ++i) grams_[i] = pack(grams_[i], i);
+      packed.swap(grams_);
+    } else {
+      packed.resize(grams_.size());
+      for (size_t i = 0; i < grams_.size(); ++i) packed[i] = pack(grams_[i], i);
+      grams_ = std::vector<Key>();
+    }
+    RadixSort(&packed, position_bits, id_bits * n_);
+    size_t distinct = packed.empty() ? 0 : 1;
+    for (size_t i = 1; i < packed.size(); ++i) {
+      distinct += (packed[i] >> position_bits) != (packed[i - 1] >> position_bits);
+    }
+    run->entries.reserve(distinct);
+    const Elem id_mask = LowMask<Elem>(id_bits);
+    const uint64_t rank_base = static_cast<uint64_t>(partition_) << kPositionBits;
+    for (size_t i = 0; i < packed.size();) {
+      const Elem key = packed[i] >> position_bits;
+      size_t j = i + 1;
+      while (j < packed.size() && (packed[j] >> position_bits) == key) ++j;
+      Key out = 0;
+      for (int w = n_ - 1; w >= 0; --w) {
+        out = (out << kIdBits) | static_cast<Key>((key >> (id_bits * w)) & id_mask);
+      }
+      run->entries.push_back(
+          {out, static_cast<int64_t>(j - i),
+           rank_base | static_cast<uint64_t>(packed[i] & LowMask<Elem>(position_bits))});
+      i = j;
+    }
+  }
+
+  int n_;
+  std::string sep_;
+  int64_t partition_;
+  Key mask_;
+  CountsTable words_;       // local ids: entry index, in order of first occurrence
+  std::vector<Key> grams_;  // each occurrence: local ids, 32 bits each
+};
+
+// Runs of `parts` (all NgramCountsImpl<Key>), or nullptr if a part has another key type.
+template <typename Key>
+bool RunsOf(std::span<const NgramCounts* const> parts,
+            std::vector<typename NgramCountsImpl<Key>::RunPtr>* runs) {
+  for (const auto* part : parts) {
+    auto* impl = dynamic_cast<const NgramCountsImpl<Key>*>(part);
+    if (impl == nullptr) return false;
+    runs->insert(runs->end(), impl->runs().begin(), impl->runs().end());
+  }
+  return true;
+}
+
+template <typename Key>
+Result<std::shared_ptr<const NgramCounts>> Combine(std::span<const NgramCounts* const> parts,
+                                                   bool merge) {
+  std::vector<typename NgramCountsImpl<Key>::RunPtr> runs;
+  if (!RunsOf<Key>(parts, &runs)) return Status::Invalid("ngram counts of different n");
+  const int n = parts[0]->n();
+  if (merge && runs.size() > 1) runs = {NgramCountsImpl<Key>::MergeRuns(runs, n)};
+  return std::shared_ptr<const NgramCounts>(
+      std::make_shared<NgramCountsImpl<Key>>(n, parts[0]->sep(), std::move(runs)));
+}
+
+Result<std::shared_ptr<const NgramCounts>> CombineAny(std::span<const NgramCounts* const> parts,
+                                                      bool merge) {
+  if (parts.empty()) return Status::Invalid("no ngram counts to merge");
+  for (const auto* part : parts) {
+    if (part->n() != parts[0]->n() || part->sep() != parts[0]->sep()) {
+      return Status::Invalid("ngram counts of different n or sep cannot be merged");
+    }
+  }
+  return parts[0]->n() <= 2 ? Combine<uint64_t>(parts, merge) : Combine<u128>(parts, merge);
+}
+
+}  // namespace
+
+bool NgramsCountableAsIds(int n, std::string_view sep) {
+  if (n < 1 || n > kMaxIdNgram) return false;
+  if (n == 1) return true;
+  if (sep.empty() || FindInvalidUtf8(sep) >= 0) return false;
+  for (size_t i = 0; i < sep.size();) {
+    const int length = SpaceLengthAt(sep, i);
+    if (length == 0) return false;
+    i += static_cast<size_t>(length);
+  }
+  return true;
+}
+
+Result<std::shared_ptr<const NgramCounts>> NgramCounts::Merge(
+    std::span<const NgramCounts* const> parts) {
+  return CombineAny(parts, true);
+}
+
+Result<std::shared_ptr<const NgramCounts>> NgramCounts::Concat(
+    std::span<const std::shared_ptr<const NgramCounts>> parts) {
+  std::vector<const NgramCounts*> views;
+  for (const auto& part : parts) views.push_back(part.get());
+  return CombineAny(views, false);
+}
+
+std::unique_ptr<NgramCounter> NgramCounter::Make(int n, std::string sep, int64_t partition) {
+  if (n <= 2) return std::make_unique<NgramCounterImpl<uint64_t>>(n, std::move(sep), partition);
+  return std::make_unique<NgramCounterImpl<u128>>(n, std::move(sep), partition);
+}
+
+int64_t CountNgrams(std::string_view text, int n) {
+  int64_t total = 0, in_line = 0;
+  auto end_line = [&] {
+    total += std::max<int64_t>(0, in_line - n + 1);
+    in_line = 0;
+  };
+  ForEachToken(text, [&in_line](std::string_view) { ++in_line; }, end_line);
+  end_line();
+  return total;
+}
+
+}  // namespace cairn::text
