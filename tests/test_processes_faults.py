@@ -255,6 +255,26 @@ def test_awkward_exceptions_come_back_as_their_type():
     assert "holds_a_lock" in str(info.value.__cause__)
 
 
+class BadText(UnicodeDecodeError):
+    def __init__(self, path):
+        super().__init__("utf-8", b"ab\xff", 2, 3, "invalid start byte")
+        self.path = path
+
+
+def raise_bad_text(path):
+    raise BadText(path)
+
+
+def test_an_exception_rebuilt_without_its_constructor_keeps_its_builtin_fields():
+    # BadText(*args) cannot be called, so it is rebuilt from its state: the fields only
+    # UnicodeDecodeError's own __init__ sets (object, start, end) must come back too.
+    with pytest.raises(BadText) as info:
+        delayed(raise_bad_text)("f.txt").compute(scheduler="processes")
+    e = info.value
+    assert (e.object, e.start, e.end, e.path) == (b"ab\xff", 2, 3, "f.txt")
+    assert "can't decode byte 0xff in position 2" in str(e)
+
+
 def test_linear_chains_are_fused_before_shipping():
     from cairn.processes.scheduler import rewrite
 

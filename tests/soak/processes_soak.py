@@ -148,15 +148,28 @@ def shm_files(pids: set[int]) -> list[str]:
     return [p for pid in pids for p in glob.glob(f"/dev/shm/cairn-{pid}-*")]
 
 
-def stray_children(deadline_s: float = 5.0) -> list[str]:
-    """Child processes that are not live workers of the pool (zombies included); a killed
-    worker is reaped by its reader thread, so wait for that a little."""
+def live_workers() -> set[int]:
+    pool = _pool._pool
+    return {w.pid for w in pool.workers if not w.dead} if pool else set()
+
+
+def other_children() -> set[int]:
+    """Children that are not the pool's workers (a test server the caller started, say):
+    present before the soak, they are not the soak's to count."""
+    workers = live_workers()
+    return {c.pid for c in psutil.Process().children(recursive=True) if c.pid not in workers}
+
+
+def stray_children(deadline_s: float = 5.0, before: frozenset[int] = frozenset()) -> list[str]:
+    """Child processes that are not live workers of the pool (zombies included) and were not
+    there ``before``; a killed worker is reaped by its reader thread, so wait a little."""
     deadline = time.monotonic() + deadline_s
     while True:
-        pool = _pool._pool
-        workers = {w.pid for w in pool.workers if not w.dead} if pool else set()
+        workers = live_workers()
         stray = []
         for child in psutil.Process().children(recursive=True):
+            if child.pid in before:
+                continue
             try:
                 status = child.status()
             except psutil.NoSuchProcess:
@@ -169,7 +182,7 @@ def stray_children(deadline_s: float = 5.0) -> list[str]:
 
 
 def run_once(kind: str, rng: random.Random, kills_left: int, timeout_s: float,
-             counts: Counts, seen_pids: set[int]) -> int:
+             counts: Counts, seen_pids: set[int], before: frozenset[int] = frozenset()) -> int:
     graph, want = GRAPHS[kind](rng)
     box: dict = {}
 
@@ -215,7 +228,7 @@ def run_once(kind: str, rng: random.Random, kills_left: int, timeout_s: float,
         counts.problems.append(f"run {counts.runs} ({kind}): left {files}")
         for f in files:
             os.unlink(f)
-    stray = stray_children()
+    stray = stray_children(before=before)
     if stray:
         counts.leaked_processes += len(stray)
         counts.problems.append(f"run {counts.runs} ({kind}): stray processes {stray}")
@@ -226,18 +239,19 @@ def soak(kills: int, seed: int = 0, timeout_s: float = 60.0, retries: int = 3,
          log: Callable[[str], None] | None = None) -> Counts:
     """Runs random graphs until ``kills`` workers were killed; returns the counts."""
     rng = random.Random(seed)
+    before = frozenset(other_children())
     counts = Counts()
     seen: set[int] = set()
     kinds = list(GRAPHS)
     with cairn.config.set({"processes.retries": retries}):
         while counts.kills < kills:
             kind = kinds[counts.runs % len(kinds)]
-            run_once(kind, rng, kills - counts.kills, timeout_s, counts, seen)
+            run_once(kind, rng, kills - counts.kills, timeout_s, counts, seen, before)
             if log and counts.runs % 20 == 0:
                 log(f"{counts.runs} runs, {counts.kills} kills, {len(counts.problems)} problems")
     _pool.shutdown()
     files = shm_files(seen | {os.getpid()})
-    stray = stray_children(deadline_s=5.0)
+    stray = stray_children(deadline_s=5.0, before=before)
     counts.leaked_files += len(files)
     counts.leaked_processes += len(stray)
     if files or stray:

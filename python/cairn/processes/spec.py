@@ -65,6 +65,13 @@ class ExceptionState:
 
 def rebuild_exception(cls: type, args: tuple, state: dict) -> BaseException:
     exc = cls.__new__(cls, *args)
+    # A built-in base (UnicodeDecodeError, OSError...) keeps fields of its own that only its
+    # __init__ sets from the args; the subclass's constructor is still not called.
+    builtin = next(c for c in cls.__mro__ if c.__module__ == "builtins")
+    try:
+        builtin.__init__(exc, *args)
+    except Exception:  # noqa: BLE001 (args the base does not take: keep them as args only)
+        pass
     exc.args = args
     exc.__dict__.update(state)
     return exc
