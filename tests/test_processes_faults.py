@@ -213,6 +213,31 @@ def test_no_shm_file_is_left_when_the_parent_exits_after_a_death(tmp_path):
     assert len(pids) >= 4 and _shm_files(pids) == []  # parent, 2 workers, 1+ replaced
 
 
+def test_a_dead_workers_file_still_in_use_survives_another_process_starting_a_pool():
+    # A worker of this process wrote a large result to /dev/shm and then died; this process
+    # still reads the file. Another process (another notebook, another user) that starts a
+    # pool must not take the file for an orphan: its owner, this process, is alive.
+    writer = textwrap.dedent(f"""
+        import numpy as np
+        from cairn.processes import shm
+        shm.OWNER = {os.getpid()}
+        print(repr(shm.export(np.arange(1_000_000))))
+    """)
+    out = subprocess.run([sys.executable, "-c", writer], capture_output=True, text=True,
+                         timeout=120, check=True)
+    from cairn.processes import shm
+    description = eval(out.stdout)  # noqa: S307 (our own repr of a tuple)
+    assert description[0] == "shm"
+    other = "import cairn; print(cairn.delayed(sum)([1, 2]).compute(scheduler='processes'))"
+    done = subprocess.run([sys.executable, "-c", other], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == "3", done.stderr
+    try:
+        assert shm.load(description).sum() == np.arange(1_000_000).sum()
+    finally:
+        shm.discard(description)
+
+
 class TwoArgs(Exception):
     def __init__(self, a, b):
         super().__init__(f"{a} and {b}")

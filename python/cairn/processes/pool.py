@@ -339,11 +339,11 @@ class _RemoteTraceback(Exception):
 def _remove_files(pids, keep: set = frozenset()) -> bool:
     """Removes the shared-memory files of processes ``pids`` but those in ``keep``; whether
     it removed them all."""
-    from .shm import SHM_DIR
+    from .shm import SHM_DIR, file_prefix
 
     if SHM_DIR is None:
         return True
-    prefixes = tuple(f"cairn-{pid}-" for pid in pids)
+    prefixes = tuple(file_prefix(pid) for pid in pids)
     kept = False
     for name in os.listdir(SHM_DIR):
         if name.startswith(prefixes):
@@ -359,7 +359,9 @@ def _remove_files(pids, keep: set = frozenset()) -> bool:
 
 
 def _remove_orphaned_exports() -> None:
-    """Shared-memory files of processes that no longer exist (a parent killed with -9)."""
+    """Shared-memory files whose owner (the process whose pool made them) no longer exists
+    (a parent killed with -9). A dead writer alone says nothing: its owner may still be
+    running a computation that reads them (another user's, another notebook's)."""
     from .shm import SHM_DIR
 
     if SHM_DIR is None:

@@ -19,6 +19,16 @@ import cloudpickle
 
 SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
 INLINE_LIMIT = 64 * 1024  # smaller values travel inside the message
+# The process whose pool the files belong to (a worker sets its parent's pid). Files are
+# named cairn-<owner>-<writer>-<uuid>: a replaced worker's files are still read by the live
+# owner's other workers, so only an owner that no longer exists makes them orphans.
+OWNER: int | None = None
+
+
+def file_prefix(writer: int) -> str:
+    """The name prefix of the files ``writer`` (a pid) writes for this process's pool."""
+    owner = OWNER if OWNER is not None else os.getpid()
+    return f"cairn-{owner}-{writer}-"
 
 
 def dumps(value: Any) -> tuple[bytes, list[pickle.PickleBuffer]]:
@@ -36,7 +46,7 @@ def export(value: Any) -> tuple:
     total = sum(v.nbytes for v in views)
     if SHM_DIR is None or total + len(header) <= INLINE_LIMIT:
         return ("inline", header, [bytes(v) for v in views])
-    path = os.path.join(SHM_DIR, f"cairn-{os.getpid()}-{uuid.uuid4().hex}")
+    path = os.path.join(SHM_DIR, file_prefix(os.getpid()) + uuid.uuid4().hex)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         try:

@@ -237,6 +237,7 @@ def main(fd: int, parent: int) -> None:
     from .. import config
 
     config.set(scheduler="sync")  # a task that computes runs here, in-process
+    shm.OWNER = parent
     sock = socket.socket(fileno=fd)
     conn = Connection(sock.detach())
     worker = Worker(conn)
