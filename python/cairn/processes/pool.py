@@ -23,6 +23,8 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any, Callable
 
+import cloudpickle
+
 __all__ = ["WorkerDied", "WorkerHandle", "WorkerPool", "get_pool", "shutdown"]
 
 MAX_IN_FLIGHT = 8  # tasks sent to one worker ahead of their replies
@@ -110,7 +112,7 @@ class WorkerHandle:
     request id. A request leaves ``_pending`` exactly once (:meth:`_settle`), and that is
     where its in-flight slot is given back."""
 
-    def __init__(self, index: int):
+    def __init__(self, index: int, initializer: bytes | None = None):
         self.index = index
         parent, child = socket.socketpair()
         env = dict(os.environ)
@@ -151,6 +153,16 @@ class WorkerHandle:
             raise RuntimeError(
                 f"worker process {self.pid} did not start ({describe_exit(self.proc.poll())}); "
                 f"check that `{sys.executable} -m cairn.processes.worker` can import cairn")
+        if initializer is not None:
+            try:
+                self.request("init", initializer, list(sys.path))
+            except RemoteError as e:
+                self.stop()
+                original = e.original()
+                raise original from original.__cause__
+            except WorkerDied:
+                self.kill()
+                raise
 
     def _settle(self, rid: int, status: str, payload: Any) -> None:
         """Answers request ``rid`` if it is still pending (once: later calls do nothing)."""
@@ -383,15 +395,23 @@ class WorkerPool:
     """``size`` warm workers. Each thread of the parent's executor uses one worker (its
     own while the computation lasts), so results stay where the next task of a chain runs."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, initializer: Callable[[], Any] | None = None):
         _remove_orphaned_exports()
         self.size = size
-        self.workers: list[WorkerHandle] = [WorkerHandle(i) for i in range(size)]
+        self.initializer = initializer
+        self._init_payload = None if initializer is None else _pickled_initializer(initializer)
         self._lock = threading.Lock()
         self._free = list(range(size))
         self._local = threading.local()
         self.dead_pids: set[int] = set()  # replaced workers whose files may remain
         self.running: set = set()  # the graphs being computed on this pool
+        self.workers: list[WorkerHandle] = []
+        try:
+            for i in range(size):
+                self.workers.append(WorkerHandle(i, self._init_payload))
+        except BaseException:
+            self.shutdown()
+            raise
 
     def worker_for_thread(self) -> WorkerHandle:
         index = getattr(self._local, "index", None)
@@ -424,7 +444,7 @@ class WorkerPool:
             if current is dead or current.dead:
                 current.kill()
                 self.dead_pids.add(current.pid)
-                current = self.workers[dead.index] = WorkerHandle(dead.index)
+                current = self.workers[dead.index] = WorkerHandle(dead.index, self._init_payload)
             return current
 
     def remove_files_of_dead_workers(self, keep: set) -> None:
@@ -450,16 +470,31 @@ _pool: WorkerPool | None = None
 _pool_lock = threading.Lock()
 
 
-def get_pool(size: int) -> WorkerPool:
-    """The warm pool, (re)started with ``size`` workers if it has another size."""
+def _pickled_initializer(initializer: Callable[[], Any]) -> bytes:
+    if not callable(initializer):
+        raise TypeError(f"initializer must be a callable taking no arguments, got "
+                        f"{type(initializer).__name__}")
+    try:
+        return cloudpickle.dumps(initializer, protocol=5)
+    except Exception as e:  # noqa: BLE001
+        raise TypeError(f"the initializer {initializer!r} cannot be sent to the worker "
+                        f"processes: {type(e).__name__}: {e}") from None
+
+
+def get_pool(size: int, initializer: Callable[[], Any] | None = None) -> WorkerPool:
+    """The warm pool, (re)started with ``size`` workers if it has another size, or if its
+    workers were started with another ``initializer`` (run once in each worker as it
+    starts, as ``multiprocessing.Pool(initializer=)`` does): what one initializer set up in
+    the workers never leaks into a computation that asked for another, or for none."""
     global _pool
     with _pool_lock:
-        if _pool is not None and (_pool.size != size or _pool_pid != os.getpid()):
+        if _pool is not None and (_pool.size != size or _pool_pid != os.getpid()
+                                  or _pool.initializer is not initializer):
             if _pool_pid == os.getpid():
                 _pool.shutdown()
             _pool = None
         if _pool is None:
-            _set_pool(WorkerPool(size))
+            _set_pool(WorkerPool(size, initializer))
         return _pool
 
 
