@@ -68,3 +68,32 @@ def test_a_removed_key_in_a_file_is_dropped_with_a_warning_unless_ignored(rename
     d = {}
     cairn.config.refresh(config=d, defaults=[], paths=[tmp_path], env={})
     assert d["layout"] == {"width": 2}
+
+
+@pytest.mark.parametrize("unreadable", ["file", "folder"])
+def test_unreadable_config_files_and_folders_are_skipped(tmp_path, monkeypatch, unreadable):
+    # (chmod cannot make a file unreadable to root, who runs CI: refuse the reads instead)
+    import builtins
+    import os
+
+    (tmp_path / "a.yaml").write_text(yaml.dump({"x": 1, "y": 2}))
+    (tmp_path / "b.yaml").write_text(yaml.dump({"y": 3, "z": 4}))
+    real_open, real_listdir = builtins.open, os.listdir
+
+    def refusing_open(path, *args, **kwargs):
+        if os.fspath(path) == str(tmp_path / "a.yaml"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    def refusing_listdir(path):
+        if os.fspath(path) == str(tmp_path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_listdir(path)
+
+    if unreadable == "file":
+        monkeypatch.setattr(builtins, "open", refusing_open)
+        expected = {"y": 3, "z": 4}
+    else:
+        monkeypatch.setattr(os, "listdir", refusing_listdir)
+        expected = {}
+    assert cairn.config.merge(*cairn.config.collect_yaml(paths=[tmp_path])) == expected

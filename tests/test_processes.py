@@ -257,6 +257,10 @@ def test_initializer_runs_in_each_worker_and_does_not_leak_into_later_computatio
     assert cairn.compute(*tasks, scheduler="processes", num_workers=2) == (0,) * 6
     with cairn.config.set({"multiprocessing.initializer": _set_up_worker}):
         assert cairn.compute(*tasks, scheduler="processes", num_workers=2) == (1,) * 6
+    from cairn.multiprocessing import get
+
+    assert get({"x": (_setting, 1)}, "x", num_workers=2, initializer=_set_up_worker) == 1
+    assert get({"x": (_setting, 1)}, "x", num_workers=2) == 0
 
 
 def test_an_initializer_that_fails_raises_its_error():
