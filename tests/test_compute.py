@@ -456,6 +456,12 @@ def test_get_cache_gives_results_already_known():
     calls = []
     dsk = {"x": (calls.append, 1), "y": (inc, "x")}
     assert cairn.get(dsk, "y", cache={"x": 41}) == 42
+    assert cairn.threaded.get(dsk, "y", cache={"x": 41}) == 42
+    assert cairn.local.get_sync(dsk, "y", cache={"x": 41}) == 42
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        assert cairn.threaded.get(dsk, "y", cache={"x": 41}, pool=pool) == 42
     assert calls == []
 
 

@@ -280,8 +280,12 @@ def _as_graph(dsk: Any, cache: Mapping | None = None) -> dict:
             f"get() needs a task graph: a dict (or other Mapping) of key -> task, "
             f"got {type(dsk).__name__}"
         )
-    if type(dsk) is dict and "dask._task_spec" not in sys.modules:
-        return dsk  # (no Dask task-spec node can be in it)
+    if type(dsk) is dict:
+        spec = sys.modules.get("dask._task_spec")
+        node_type = getattr(spec, "GraphNode", None)
+        if node_type is None or not any(issubclass(t, node_type)
+                                        for t in set(map(type, dsk.values()))):
+            return dsk  # no Dask task-spec node in it: cairn's graph already
     out = {k: _from_dask_task_spec(v) for k, v in dsk.items()}
     for key, value in out.items():
         if type(value) is tuple and value and type(value[0]) is _DaskNode:
@@ -746,7 +750,8 @@ def get_on_executor(executor: Any, dsk: Any, keys: Any, **kwargs: Any) -> Any:
     """Compute ``keys`` of ``dsk`` with each task run on ``executor`` (a
     ``concurrent.futures.Executor`` or a ``multiprocessing.pool`` Pool): cairn orders the
     graph on as many threads as the executor has workers, the executor runs the tasks."""
-    dsk = wrap_tasks(_as_graph(dsk), lambda key, f: _OnExecutor(executor, f))
+    dsk = wrap_tasks(_as_graph(dsk, kwargs.get("cache")),
+                     lambda key, f: _OnExecutor(executor, f))
     workers = getattr(executor, "_max_workers", None) or getattr(executor, "_processes", None)
     kwargs.pop("num_workers", None)
     return get(dsk, keys, scheduler="threads", num_workers=workers or None, **kwargs)

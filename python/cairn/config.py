@@ -43,10 +43,10 @@ from donfig.config_obj import (
 )
 
 __all__ = [
-    "canonical_name", "check_deprecations", "collect", "collect_env", "collect_yaml", "config", "defaults",
-    "deprecations", "deserialize", "ensure_file", "expand_environment_variables", "get", "global_config",
-    "merge", "paths", "paths_containing_key", "pop", "refresh", "rename", "serialize", "set",
-    "update", "update_defaults",
+    "canonical_name", "check_deprecations", "collect", "collect_env", "collect_yaml", "config",
+    "defaults", "deprecations", "deserialize", "ensure_file", "expand_environment_variables",
+    "get", "global_config", "merge", "paths", "paths_containing_key", "pop", "refresh", "rename",
+    "serialize", "set", "update", "update_defaults",
 ]
 
 _no_default = "__no_default__"
