@@ -284,3 +284,19 @@ def test_pretask_and_posttask_callbacks_run_with_processes():
     with Profiler() as prof:
         cairn.compute(*sleeps, scheduler="processes", num_workers=3)
     assert len({r.worker_id for r in prof.results}) == 3
+
+
+def test_a_computation_that_needs_other_workers_does_not_stop_one_running():
+    # Another num_workers (or initializer) starts another pool; the running computation's
+    # workers are stopped only when it ends.
+    slow = [delayed(lambda i: time.sleep(1.5) or i, pure=False)(i) for i in range(2)]
+    out = {}
+    first = threading.Thread(target=lambda: out.setdefault(
+        "first", cairn.compute(*slow, scheduler="processes", num_workers=1)))
+    first.start()
+    time.sleep(0.7)
+    assert cairn.compute(delayed(_setting)(1), scheduler="processes", num_workers=2,
+                         initializer=_set_up_worker) == (1,)
+    first.join(30)
+    assert out["first"] == (0, 1)
+    assert cairn.compute(delayed(_setting)(1), scheduler="processes", num_workers=1) == (0,)

@@ -28,7 +28,7 @@ import cloudpickle
 from .. import config as _config
 from ..base import task_dependencies
 from . import shm
-from .pool import RemoteError, WorkerDied, WorkerHandle, WorkerPool, describe_exit, get_pool
+from .pool import RemoteError, WorkerDied, WorkerHandle, WorkerPool, describe_exit, using_pool
 from .spec import Chain, is_task
 
 
@@ -438,9 +438,14 @@ def execute(dsk: dict, keys: list, num_workers: int, progress, optimize_graph: b
     """Runs ``dsk`` with its Python tasks in the warm worker processes (started with
     ``initializer``, see :func:`~cairn.processes.pool.get_pool`); ``hooks`` is the
     computation's :class:`~cairn.diagnostics.RunHooks`, if it has callbacks."""
+    with using_pool(num_workers, initializer) as pool:
+        return _execute_on(pool, dsk, keys, num_workers, progress, optimize_graph, hooks)
+
+
+def _execute_on(pool: WorkerPool, dsk: dict, keys: list, num_workers: int, progress,
+                optimize_graph: bool, hooks: Any) -> list:
     from .. import _core
 
-    pool = get_pool(num_workers, initializer)
     graph_dsk, graph = rewrite(dsk, keys, pool, fuse=optimize_graph)
     if hooks is not None and (hooks.pre or hooks.post):
         graph_dsk = {k: (_HookedTask(v[0], hooks), *v[1:])
