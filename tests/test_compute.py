@@ -440,3 +440,54 @@ def test_optimize_returns_equivalent_collections():
 def test_annotate_is_accepted():
     with cairn.annotate(priority=1):
         assert (delayed(1) + 1).compute() == 2
+
+
+def test_persisted_graph_holds_plain_values_as_they_are():
+    from cairn.delayed import Delayed
+
+    d = Delayed("a", {"a": "b", "b": 1})
+    (p,) = cairn.persist(d)
+    assert dict(p.dask) == {"a": 1}
+    (q,) = cairn.persist(cairn.delayed(lambda: "b")())
+    assert q.compute() == "b"  # a string result stays a value, never read as a key
+
+
+def test_get_cache_gives_results_already_known():
+    calls = []
+    dsk = {"x": (calls.append, 1), "y": (inc, "x")}
+    assert cairn.get(dsk, "y", cache={"x": 41}) == 42
+    assert cairn.threaded.get(dsk, "y", cache={"x": 41}) == 42
+    assert cairn.local.get_sync(dsk, "y", cache={"x": 41}) == 42
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        assert cairn.threaded.get(dsk, "y", cache={"x": 41}, pool=pool) == 42
+    assert calls == []
+
+
+def test_get_runs_a_dict_of_dask_task_spec_nodes():
+    task_spec = pytest.importorskip("dask._task_spec")
+    x = task_spec.Task("x", inc, 1)
+    dsk = {"x": x, "y": task_spec.Task("y", add, 10, x.ref())}
+    assert cairn.get(dsk, "y") == 12
+
+
+def test_get_names_a_missing_dependency_of_a_dask_task_spec_node():
+    task_spec = pytest.importorskip("dask._task_spec")
+    dsk = {"y": task_spec.Task("y", inc, task_spec.TaskRef("x"))}
+    with pytest.raises(ValueError, match="Missing dependency 'x' for task 'y'"):
+        cairn.get(dsk, "y")
+    assert cairn.get(dsk, "y", cache={"x": 1}) == 2
+
+
+def test_compute_on_an_executor_given_as_scheduler():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cairn.local import synchronous_executor
+
+    total = delayed(add)(delayed(inc)(1), 10)
+    assert total.compute(scheduler=synchronous_executor) == 12
+    with ThreadPoolExecutor(2) as executor:
+        assert total.compute(scheduler=executor) == 12
+    with cairn.config.set(scheduler=synchronous_executor):
+        assert cairn.compute(total) == (12,)

@@ -231,3 +231,72 @@ def test_a_read_text_scan_feeding_python_steps_runs_in_the_worker(tmp_path):
     b = cb.read_text(str(path)).map(len)
     _, graph = rewrite(b.dask, b.__cairn_keys__(), pool=None, fuse=False)
     assert [spec[0] for spec in graph.tasks.values()].count(run_recipe) == 1
+
+
+class _Setting:
+    value = 0
+
+
+def _set_up_worker():
+    _Setting.value = 1
+
+
+def _setting(_):
+    return _Setting.value
+
+
+def _initializer_that_fails():
+    raise RuntimeError("no licence server")
+
+
+def test_initializer_runs_in_each_worker_and_does_not_leak_into_later_computations():
+    tasks = [delayed(_setting, pure=False)(i) for i in range(6)]
+    assert cairn.compute(*tasks, scheduler="processes", num_workers=2,
+                         initializer=_set_up_worker) == (1,) * 6
+    # Workers started with an initializer are not reused by a computation without it.
+    assert cairn.compute(*tasks, scheduler="processes", num_workers=2) == (0,) * 6
+    with cairn.config.set({"multiprocessing.initializer": _set_up_worker}):
+        assert cairn.compute(*tasks, scheduler="processes", num_workers=2) == (1,) * 6
+    from cairn.multiprocessing import get
+
+    assert get({"x": (_setting, 1)}, "x", num_workers=2, initializer=_set_up_worker) == 1
+    assert get({"x": (_setting, 1)}, "x", num_workers=2) == 0
+
+
+def test_an_initializer_that_fails_raises_its_error():
+    with pytest.raises(RuntimeError, match="no licence server"):
+        cairn.compute(delayed(_setting)(1), scheduler="processes", num_workers=1,
+                      initializer=_initializer_that_fails)
+    assert cairn.compute(delayed(_setting)(1), scheduler="processes", num_workers=1) == (0,)
+
+
+def test_pretask_and_posttask_callbacks_run_with_processes():
+    from cairn.diagnostics import Callback, Profiler
+
+    seen = []
+    dsk = {"x": 1, "y": (inc, "x"), "z": (inc, "y")}
+    with Callback(pretask=lambda key, dsk, state: seen.append(("pre", key)),
+                  posttask=lambda key, result, dsk, state, worker: seen.append((key, result))):
+        assert cairn.get(dsk, "z", scheduler="processes", optimize_graph=False) == 3
+    assert seen == [("pre", "y"), ("y", 2), ("pre", "z"), ("z", 3)]
+
+    sleeps = [delayed(time.sleep, pure=False)(0.5) for _ in range(3)]
+    with Profiler() as prof:
+        cairn.compute(*sleeps, scheduler="processes", num_workers=3)
+    assert len({r.worker_id for r in prof.results}) == 3
+
+
+def test_a_computation_that_needs_other_workers_does_not_stop_one_running():
+    # Another num_workers (or initializer) starts another pool; the running computation's
+    # workers are stopped only when it ends.
+    slow = [delayed(lambda i: time.sleep(1.5) or i, pure=False)(i) for i in range(2)]
+    out = {}
+    first = threading.Thread(target=lambda: out.setdefault(
+        "first", cairn.compute(*slow, scheduler="processes", num_workers=1)))
+    first.start()
+    time.sleep(0.7)
+    assert cairn.compute(delayed(_setting)(1), scheduler="processes", num_workers=2,
+                         initializer=_set_up_worker) == (1,)
+    first.join(30)
+    assert out["first"] == (0, 1)
+    assert cairn.compute(delayed(_setting)(1), scheduler="processes", num_workers=1) == (0,)

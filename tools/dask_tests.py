@@ -122,12 +122,14 @@ def swap(cairn_module, dask_module, name):
 
 
 # The product's name where Dask's tests spell it in data, not code: environment variables
-# (``DASK_CONFIG``, ``DASK_A__B``) and configuration folders (``/etc/dask``, ``~/.config/dask``).
+# (``DASK_CONFIG``, ``DASK_A__B``), configuration folders (``/etc/dask``, ``~/.config/dask``)
+# and messages the tests match.
 RENAMES = [
     ("DASK_", "CAIRN_"),
     ('"/etc/dask"', '"/etc/cairn"'),
     ('"etc", "dask"', '"etc", "cairn"'),
     ('".config", "dask"', '".config", "cairn"'),
+    ("dask.delayed objects have no", "cairn.delayed objects have no"),  # a warning's text
 ]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import os
+import sys
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Hashable, Sequence
@@ -233,6 +234,12 @@ def get(
         Threads (or worker processes) to use (default: the number of cores).
     optimize_graph : bool
         Fuse linear chains of tasks (culling of unneeded tasks always happens).
+    cache : dict, optional
+        Results already known, by key (as ``dask.local``'s ``cache=``): their tasks are not
+        run, and a key the graph lacks may be given here.
+    initializer : callable, optional
+        ``scheduler="processes"``: run once in each worker process as it starts (default:
+        config ``multiprocessing.initializer``).
 
     Examples
     --------
@@ -244,31 +251,49 @@ def get(
     >>> cairn.get(dsk, ["x", "z"])
     (1, 12)
     """
-    dsk = _as_graph(dsk)
     _refuse_get_keyword(kwargs)
     scheduler = _resolve_scheduler(scheduler)
     if callable(scheduler):
-        return scheduler(dsk, keys, **kwargs)
-    values = _execute(dsk, keys, scheduler, num_workers, optimize_graph)
+        return scheduler(_as_graph(dsk), keys, **kwargs)
+    cache = kwargs.get("cache")
+    dsk = _as_graph(dsk, cache)
+    if cache:
+        dsk = {**dsk, **{k: v if type(v) in _PLAIN_VALUES else (literal(v),)
+                         for k, v in cache.items()}}
+    values = _execute(dsk, keys, scheduler, num_workers, optimize_graph,
+                      kwargs.get("initializer"))
     if isinstance(keys, list):
         return _pack(keys, iter(values), tuple)
     return values[0]
 
 
-def _as_graph(dsk: Any) -> dict:
-    """A graph argument as cairn's dict: a dict as it is; a Mapping (Dask's HighLevelGraph)
-    or an object with ``__dask_graph__()`` (what Dask's compute() hands a scheduler) with
-    Dask's task-spec nodes made cairn tasks."""
-    if type(dsk) is dict:
-        return dsk
+def _as_graph(dsk: Any, cache: Mapping | None = None) -> dict:
+    """A graph argument as cairn's dict: a dict of cairn tasks as it is; a Mapping (Dask's
+    HighLevelGraph), an object with ``__dask_graph__()`` (what Dask's compute() hands a
+    scheduler) or a dict holding Dask's task-spec nodes (``dask._task_spec.Task``) with
+    those nodes made cairn tasks. A node's dependency that neither the graph nor ``cache``
+    holds is a ValueError naming both keys."""
     if not isinstance(dsk, Mapping) and hasattr(dsk, "__dask_graph__"):
         dsk = dsk.__dask_graph__()
-    if isinstance(dsk, Mapping):
-        return {k: _from_dask_task_spec(v) for k, v in dsk.items()}
-    raise TypeError(
-        f"get() needs a task graph: a dict (or other Mapping) of key -> task, "
-        f"got {type(dsk).__name__}"
-    )
+    if not isinstance(dsk, Mapping):
+        raise TypeError(
+            f"get() needs a task graph: a dict (or other Mapping) of key -> task, "
+            f"got {type(dsk).__name__}"
+        )
+    if type(dsk) is dict:
+        spec = sys.modules.get("dask._task_spec")
+        node_type = getattr(spec, "GraphNode", None)
+        if node_type is None or not any(issubclass(t, node_type)
+                                        for t in set(map(type, dsk.values()))):
+            return dsk  # no Dask task-spec node in it: cairn's graph already
+    out = {k: _from_dask_task_spec(v) for k, v in dsk.items()}
+    for key, value in out.items():
+        if type(value) is tuple and value and type(value[0]) is _DaskNode:
+            for dep in value[0].keys:
+                if dep not in out and (cache is None or dep not in cache):
+                    raise ValueError(f"Missing dependency {dep!r} for task {key!r}: the "
+                                     "graph has no such key; add its task to the graph")
+    return out
 
 
 def _refuse_get_keyword(kwargs: dict) -> None:
@@ -278,9 +303,14 @@ def _refuse_get_keyword(kwargs: dict) -> None:
 
 
 def _resolve_scheduler(scheduler: Any) -> Any:
-    """A scheduler name of cairn's own, or a get(dsk, keys, **kwargs) callable."""
+    """A scheduler name of cairn's own, or a get(dsk, keys, **kwargs) callable (an Executor
+    becomes one that runs the tasks on it)."""
     if scheduler is None:
         scheduler = _config.get("scheduler", None) or "threads"
+    from concurrent.futures import Executor
+
+    if isinstance(scheduler, Executor):
+        return _executor_scheduler(scheduler)
     if isinstance(scheduler, str) and scheduler.lower() not in _SCHEDULER_ALIASES:
         custom = named_schedulers.get(scheduler)
         if custom is not None:
@@ -294,8 +324,11 @@ def _execute(
     scheduler: Any,
     num_workers: int | None,
     optimize_graph: bool,
+    initializer: Callable[[], Any] | None = None,
 ) -> list:
-    """Run the graph; return the values of the flattened keys, in order."""
+    """Run the graph; return the values of the flattened keys, in order. ``initializer``
+    (default: config ``multiprocessing.initializer``) runs once in each worker process as
+    it starts (``scheduler="processes"`` only)."""
     mode = _scheduler_mode(scheduler)
     if num_workers is None:
         num_workers = _config.get("num_workers", None) or os.cpu_count() or 1
@@ -322,7 +355,10 @@ def _execute(
             if mode == "processes":
                 from .processes import scheduler as _processes
 
-                values = _processes.execute(run_dsk, flat, num_workers, progress, optimize_graph)
+                if initializer is None:
+                    initializer = _config.get("multiprocessing.initializer", None)
+                values = _processes.execute(run_dsk, flat, num_workers, progress, optimize_graph,
+                                            hooks=hooks, initializer=initializer)
             else:
                 values = _core.execute(run_dsk, flat, mode, num_workers, progress,
                                        optimize_graph)
@@ -530,7 +566,8 @@ def _run_collections(collections: Sequence[Any], scheduler: Any = None,
     if callable(scheduler):
         results = _pack(keys, iter(_flatten_like(keys, scheduler(dsk, keys, **kwargs))), list)
     else:
-        values = _execute(dsk, keys, scheduler, num_workers, optimize_graph)
+        values = _execute(dsk, keys, scheduler, num_workers, optimize_graph,
+                          kwargs.get("initializer"))
         results = _pack(keys, iter(values), list)
     return keys, results
 
@@ -617,11 +654,10 @@ def persist(*args: Any, traverse: bool = True, **kwargs: Any) -> tuple:
         flat_keys: list = []
         _flatten(ks, flat_keys)
         flat_results = _flatten_like(ks, rs)
-        if type(c) is _DaskProtocol:  # Dask's persisted graphs hold plain values
-            layer = {k: v if type(v) in _PLAIN_VALUES else (literal(v),)
-                     for k, v in zip(flat_keys, flat_results)}
-        else:
-            layer = {k: (literal(v),) for k, v in zip(flat_keys, flat_results)}
+        # As in Dask, a persisted graph holds plain values as they are (``{key: 1}``);
+        # anything a graph could misread as a key or a task is quoted.
+        layer = {k: v if type(v) in _PLAIN_VALUES else (literal(v),)
+                 for k, v in zip(flat_keys, flat_results)}
         rebuild, extra = c.__cairn_postpersist__()
         rebuilt.append(rebuild(layer, *extra))
     return tuple(_repack(p, rebuilt) for p in packed)
@@ -714,7 +750,8 @@ def get_on_executor(executor: Any, dsk: Any, keys: Any, **kwargs: Any) -> Any:
     """Compute ``keys`` of ``dsk`` with each task run on ``executor`` (a
     ``concurrent.futures.Executor`` or a ``multiprocessing.pool`` Pool): cairn orders the
     graph on as many threads as the executor has workers, the executor runs the tasks."""
-    dsk = wrap_tasks(_as_graph(dsk), lambda key, f: _OnExecutor(executor, f))
+    dsk = wrap_tasks(_as_graph(dsk, kwargs.get("cache")),
+                     lambda key, f: _OnExecutor(executor, f))
     workers = getattr(executor, "_max_workers", None) or getattr(executor, "_processes", None)
     kwargs.pop("num_workers", None)
     return get(dsk, keys, scheduler="threads", num_workers=workers or None, **kwargs)

@@ -5,7 +5,11 @@ Sources, later ones winning: defaults, YAML files in :data:`paths` (``/etc/cairn
 ``<prefix>/etc/cairn``, ``~/.config/cairn`` and the folder or file named by ``CAIRN_CONFIG``),
 then environment variables (``CAIRN_NUM_WORKERS=4``; ``__`` nests: ``CAIRN_BAG__NATIVE=False``;
 values are read as Python literals). ``set(...)`` overrides them, globally or in a ``with``.
-``-`` and ``_`` in key names are interchangeable.
+``-`` and ``_`` in key names are interchangeable. Keys renamed or removed are listed in
+:data:`deprecations` (``{"old.key": "new.key" or None}``, as ``dask.config.deprecations``):
+setting an old key warns (FutureWarning) and sets the new one, a removed one is a ValueError;
+in YAML files and the environment an old key is moved with one warning (none if a source
+that wins sets the new key), a removed one dropped unless ``ignore-deprecated.<key>`` is set.
 
 Known keys (validated when set):
 
@@ -20,10 +24,12 @@ Known keys (validated when set):
 from __future__ import annotations
 
 import ast
+import builtins
 import os
 import pathlib
 import site
 import sys
+import warnings
 from typing import Any, Iterator, Mapping, Sequence
 
 from donfig._lock import SerializableLock
@@ -37,18 +43,21 @@ from donfig.config_obj import (
 )
 
 __all__ = [
-    "canonical_name", "collect", "collect_env", "collect_yaml", "config", "defaults",
-    "deserialize", "ensure_file", "expand_environment_variables", "get", "global_config",
-    "merge", "paths", "paths_containing_key", "pop", "refresh", "rename", "serialize", "set",
-    "update", "update_defaults",
+    "canonical_name", "check_deprecations", "collect", "collect_env", "collect_yaml", "config",
+    "defaults", "deprecations", "deserialize", "ensure_file", "expand_environment_variables",
+    "get", "global_config", "merge", "paths", "paths_containing_key", "pop", "refresh", "rename",
+    "serialize", "set", "update", "update_defaults",
 ]
 
 _no_default = "__no_default__"
+_unset = object()
 
 config: dict = {}
 global_config = config  # Dask's alias of the global configuration
 config_lock = SerializableLock()
 defaults: list[Mapping] = []
+# Renamed keys, old -> new (None: removed). cairn has renamed none of its own keys yet;
+# libraries built on cairn add theirs here (as with dask.config.deprecations).
 deprecations: dict[str, str | None] = {}
 
 
@@ -137,7 +146,42 @@ def pop(key: str, default: Any = _no_default, config: dict | None = None) -> Any
             return default
 
 
-class set(ConfigSet):  # noqa: A001 - named like dask.config.set on purpose
+def check_deprecations(key: str, deprecations: Mapping[str, str | None] = deprecations) -> str:
+    """The key to use for ``key``: its new name, with a FutureWarning, if it was renamed
+    (``deprecations`` maps old keys to new ones); ValueError if it was removed (mapped to
+    None); else ``key`` itself. ``-`` and ``_`` are interchangeable.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from cairn.config import check_deprecations
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # (it warns: FutureWarning, use 'new.key')
+    ...     check_deprecations("old_key", {"old-key": "new.key"})
+    'new.key'
+    >>> check_deprecations("other", {"old-key": "new.key"})
+    'other'
+    """
+    for old in (key, key.replace("_", "-")):
+        if old in deprecations:
+            new = deprecations[old]
+            if new:
+                warnings.warn(f"cairn configuration key {key!r} has been deprecated; "
+                              f"please use {new!r} instead", FutureWarning, stacklevel=4)
+                return new
+            raise ValueError(f"cairn configuration key {key!r} has been removed")
+    return key
+
+
+class _Assign(ConfigSet):
+    """donfig's ConfigSet, with cairn's handling of deprecated keys (a FutureWarning naming
+    the new key, as dask.config does)."""
+
+    def _check_deprecations(self, key: str) -> str:
+        return check_deprecations(key, self.deprecations)
+
+
+class set(_Assign):  # noqa: A001 - named like dask.config.set on purpose
     """Set configuration values, globally or for a ``with`` block.
 
     Parameters
@@ -238,13 +282,39 @@ def collect_env(env: Mapping[str, str] | None = None) -> dict:
         if name.startswith("CAIRN_") and name != _INHERIT:
             flat[name[len("CAIRN_"):].lower().replace("__", ".")] = interpret_value(value)
     result: dict = {}
-    ConfigSet(result, config_lock, deprecations, flat)  # unchecked: a bad value fails on use
+    _Assign(result, config_lock, deprecations, flat)  # unchecked: a bad value fails on use
     return result
 
 
 def collect(paths: Sequence[str] = paths, env: Mapping[str, str] | None = None) -> dict:
-    """Configuration from YAML files in ``paths`` and from environment variables, merged."""
-    return merge(*collect_yaml(paths=list(paths)), collect_env(env))
+    """Configuration from YAML files in ``paths`` and from environment variables, merged
+    (later ones win).
+
+    A deprecated key (see :data:`deprecations`) is moved to its new name with one
+    FutureWarning, unless a source that wins over it sets the new key already (an older
+    file left by an administrator, say); a removed key is dropped with a FutureWarning,
+    unless a winning source sets ``ignore-deprecated.<key>``.
+    """
+    configs = [*collect_yaml(paths=list(paths)), collect_env(env)]
+    result: dict = {}
+    warned: builtins.set[str] = builtins.set()
+    for config in reversed(configs):  # the winning sources first
+        for old, new in rename(config=config).items():
+            if old in warned:
+                continue
+            warned.add(old)
+            if get(new or f"ignore-deprecated.{old}", _unset, config=result) is not _unset:
+                continue  # a winning source sets it: the old key there is outdated
+            if new:
+                message = f"cairn configuration key {old!r} has been deprecated; please use " \
+                          f"{new!r} instead"
+            else:
+                message = (f"cairn configuration key {old!r} has been removed; set "
+                           f"'ignore-deprecated.{old}' in a configuration source that wins "
+                           "over this one to silence this warning")
+            warnings.warn(message, FutureWarning, stacklevel=2)
+        update(result, config, priority="old")
+    return result
 
 
 def refresh(config: dict | None = None, defaults: list[Mapping] = defaults,
@@ -281,7 +351,7 @@ def rename(deprecations: Mapping[str, str | None] = deprecations,
             continue
         found[key] = new
         if new:
-            set({new: value}, config=config)
+            _Assign(config, config_lock, {}, {new: value})
     return found
 
 

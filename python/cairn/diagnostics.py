@@ -173,19 +173,9 @@ class _TaskHooks:
         self.run = run
 
     def __call__(self, *args: Any) -> Any:
-        run = self.run
-        with run.lock:
-            run.state["running"].add(self.key)
-            for cb in run.pre:
-                cb._pretask(self.key, run.dsk, run.state)
+        self.run.before(self.key)
         result = self.func(*args)
-        with run.lock:
-            state = run.state
-            state["running"].discard(self.key)
-            state["finished"].add(self.key)
-            worker = run.workers.setdefault(threading.get_ident(), len(run.workers))
-            for cb in run.post:
-                cb._posttask(self.key, result, run.dsk, state, worker)
+        self.run.after(self.key, result, threading.get_ident())
         return result
 
 
@@ -217,6 +207,24 @@ class RunHooks:
         from .base import wrap_tasks
 
         return wrap_tasks(dsk, lambda key, func: _TaskHooks(key, func, self))
+
+    def before(self, key: Any) -> None:
+        """A task starts: the ``_pretask`` hooks."""
+        with self.lock:
+            self.state["running"].add(key)
+            for cb in self.pre:
+                cb._pretask(key, self.dsk, self.state)
+
+    def after(self, key: Any, result: Any, worker: Any) -> None:
+        """A task is done on ``worker`` (a thread's or a process's id, numbered 0, 1, ...
+        in the order they are first seen): the ``_posttask`` hooks."""
+        with self.lock:
+            state = self.state
+            state["running"].discard(key)
+            state["finished"].add(key)
+            worker_id = self.workers.setdefault(worker, len(self.workers))
+            for cb in self.post:
+                cb._posttask(key, result, self.dsk, state, worker_id)
 
     def progress(self, done: int, total: int) -> None:
         for cb in self.callbacks:

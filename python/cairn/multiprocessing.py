@@ -14,9 +14,10 @@ def get(dsk: Mapping, keys: Any, num_workers: int | None = None, func_loads: Any
         initializer: Any = None, chunksize: Any = None, **kwargs: Any) -> Any:
     """Compute ``keys`` of the graph ``dsk`` in cairn's warm worker processes.
 
-    ``func_loads``, ``func_dumps``, ``pool``, ``initializer`` and ``chunksize`` are accepted
-    for Dask compatibility and not used: cairn's workers are spawned and kept warm, and
-    serialize with cloudpickle (see docs/dask-compat.md).
+    ``initializer`` (default: config ``multiprocessing.initializer``) runs once in each
+    worker process as it starts. ``func_loads``, ``func_dumps``, ``pool`` and ``chunksize``
+    are accepted for Dask compatibility and not used: cairn's workers are spawned and kept
+    warm, and serialize with cloudpickle (see docs/dask-compat.md).
 
     Examples
     --------
@@ -26,4 +27,4 @@ def get(dsk: Mapping, keys: Any, num_workers: int | None = None, func_loads: Any
     2
     """
     return _base.get(dsk, keys, scheduler="processes", num_workers=num_workers,
-                optimize_graph=optimize_graph, **kwargs)
+                     optimize_graph=optimize_graph, initializer=initializer, **kwargs)

@@ -16,8 +16,8 @@ def get(dsk: Mapping, keys: Any, cache: Any = None, num_workers: int | None = No
 
     ``pool``, a ``concurrent.futures.Executor`` or a ``multiprocessing.pool.ThreadPool``
     (default: config ``pool``), runs the tasks instead of cairn's own C++ thread pool.
-    ``cache`` is accepted for Dask compatibility and not used: cairn frees each result
-    after its last use.
+    ``cache`` gives results already known, by key (their tasks are not run); it is not
+    filled with the results computed (cairn frees each result after its last use).
 
     Examples
     --------
@@ -28,5 +28,6 @@ def get(dsk: Mapping, keys: Any, cache: Any = None, num_workers: int | None = No
     """
     pool = pool if pool is not None else _config.get("pool", None)
     if pool is not None:
-        return _base.get_on_executor(pool, dsk, keys, **kwargs)
-    return _base.get(dsk, keys, scheduler="threads", num_workers=num_workers, **kwargs)
+        return _base.get_on_executor(pool, dsk, keys, cache=cache, **kwargs)
+    return _base.get(dsk, keys, scheduler="threads", num_workers=num_workers, cache=cache,
+                     **kwargs)

@@ -11,6 +11,7 @@ thread asked for it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import os
 import pickle
@@ -21,9 +22,11 @@ import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-__all__ = ["WorkerDied", "WorkerHandle", "WorkerPool", "get_pool", "shutdown"]
+import cloudpickle
+
+__all__ = ["WorkerDied", "WorkerHandle", "WorkerPool", "get_pool", "shutdown", "using_pool"]
 
 MAX_IN_FLIGHT = 8  # tasks sent to one worker ahead of their replies
 
@@ -110,7 +113,7 @@ class WorkerHandle:
     request id. A request leaves ``_pending`` exactly once (:meth:`_settle`), and that is
     where its in-flight slot is given back."""
 
-    def __init__(self, index: int):
+    def __init__(self, index: int, initializer: bytes | None = None):
         self.index = index
         parent, child = socket.socketpair()
         env = dict(os.environ)
@@ -151,6 +154,16 @@ class WorkerHandle:
             raise RuntimeError(
                 f"worker process {self.pid} did not start ({describe_exit(self.proc.poll())}); "
                 f"check that `{sys.executable} -m cairn.processes.worker` can import cairn")
+        if initializer is not None:
+            try:
+                self.request("init", initializer, list(sys.path))
+            except RemoteError as e:
+                self.stop()
+                original = e.original()
+                raise original from original.__cause__
+            except WorkerDied:
+                self.kill()
+                raise
 
     def _settle(self, rid: int, status: str, payload: Any) -> None:
         """Answers request ``rid`` if it is still pending (once: later calls do nothing)."""
@@ -385,15 +398,25 @@ class WorkerPool:
     """``size`` warm workers. Each thread of the parent's executor uses one worker (its
     own while the computation lasts), so results stay where the next task of a chain runs."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, initializer: Callable[[], Any] | None = None):
         _remove_orphaned_exports()
         self.size = size
-        self.workers: list[WorkerHandle] = [WorkerHandle(i) for i in range(size)]
+        self.initializer = initializer
+        self._init_payload = None if initializer is None else _pickled_initializer(initializer)
         self._lock = threading.Lock()
         self._free = list(range(size))
         self._local = threading.local()
         self.dead_pids: set[int] = set()  # replaced workers whose files may remain
         self.running: set = set()  # the graphs being computed on this pool
+        self.users = 0  # computations holding the pool (see using_pool)
+        self.retired = False  # replaced by another pool: stopped when its last user ends
+        self.workers: list[WorkerHandle] = []
+        try:
+            for i in range(size):
+                self.workers.append(WorkerHandle(i, self._init_payload))
+        except BaseException:
+            self.shutdown()
+            raise
 
     def worker_for_thread(self) -> WorkerHandle:
         index = getattr(self._local, "index", None)
@@ -426,7 +449,7 @@ class WorkerPool:
             if current is dead or current.dead:
                 current.kill()
                 self.dead_pids.add(current.pid)
-                current = self.workers[dead.index] = WorkerHandle(dead.index)
+                current = self.workers[dead.index] = WorkerHandle(dead.index, self._init_payload)
             return current
 
     def remove_files_of_dead_workers(self, keep: set) -> None:
@@ -439,11 +462,13 @@ class WorkerPool:
                 with self._lock:
                     self.dead_pids.discard(pid)
 
-    def shutdown(self) -> None:
+    def shutdown(self, parent_files: bool = True) -> None:
+        """Stops the workers and removes their /dev/shm files, and the parent's too unless
+        ``parent_files`` is False (another pool's computation may be using them)."""
         for w in self.workers:
             w.stop()
-        pids = {w.pid for w in self.workers} | self.dead_pids | {os.getpid()}
-        _remove_files(pids)
+        pids = {w.pid for w in self.workers} | self.dead_pids
+        _remove_files(pids | {os.getpid()} if parent_files else pids)
         self.workers = []
         self.dead_pids = set()
 
@@ -452,17 +477,70 @@ _pool: WorkerPool | None = None
 _pool_lock = threading.Lock()
 
 
-def get_pool(size: int) -> WorkerPool:
-    """The warm pool, (re)started with ``size`` workers if it has another size."""
+def _pickled_initializer(initializer: Callable[[], Any]) -> bytes:
+    if not callable(initializer):
+        raise TypeError(f"initializer must be a callable taking no arguments, got "
+                        f"{type(initializer).__name__}")
+    try:
+        return cloudpickle.dumps(initializer, protocol=5)
+    except Exception as e:  # noqa: BLE001
+        raise TypeError(f"the initializer {initializer!r} cannot be sent to the worker "
+                        f"processes: {type(e).__name__}: {e}") from None
+
+
+_retired: list[WorkerPool] = []  # replaced pools that computations still use
+
+
+def _in_use_besides(pool: WorkerPool) -> bool:
+    return any(p.users for p in [_pool, *_retired] if p is not None and p is not pool)
+
+
+def _retire(pool: WorkerPool) -> None:
+    """``pool`` is replaced: stopped now, or by its last user (called with _pool_lock)."""
+    if pool.users:
+        pool.retired = True
+        _retired.append(pool)
+    else:
+        pool.shutdown(parent_files=not _in_use_besides(pool))
+
+
+def _current_pool(size: int, initializer: Callable[[], Any] | None) -> WorkerPool:
     global _pool
+    if _pool is not None and (_pool.size != size or _pool_pid != os.getpid()
+                              or _pool.initializer is not initializer):
+        if _pool_pid == os.getpid():
+            _retire(_pool)
+        _pool = None
+    if _pool is None:
+        _set_pool(WorkerPool(size, initializer))
+    return _pool
+
+
+def get_pool(size: int, initializer: Callable[[], Any] | None = None) -> WorkerPool:
+    """The warm pool, (re)started with ``size`` workers if it has another size, or if its
+    workers were started with another ``initializer`` (run once in each worker as it
+    starts, as ``multiprocessing.Pool(initializer=)`` does): what one initializer set up in
+    the workers never leaks into a computation that asked for another, or for none. A pool
+    replaced while a computation uses it (see :func:`using_pool`) stops when that ends."""
     with _pool_lock:
-        if _pool is not None and (_pool.size != size or _pool_pid != os.getpid()):
-            if _pool_pid == os.getpid():
-                _pool.shutdown()
-            _pool = None
-        if _pool is None:
-            _set_pool(WorkerPool(size))
-        return _pool
+        return _current_pool(size, initializer)
+
+
+@contextlib.contextmanager
+def using_pool(size: int, initializer: Callable[[], Any] | None = None) -> Iterator[WorkerPool]:
+    """:func:`get_pool`, held for one computation: another computation that needs other
+    workers meanwhile starts them without stopping these."""
+    with _pool_lock:
+        pool = _current_pool(size, initializer)
+        pool.users += 1
+    try:
+        yield pool
+    finally:
+        with _pool_lock:
+            pool.users -= 1
+            if pool.retired and not pool.users:
+                _retired.remove(pool)
+                pool.shutdown(parent_files=not _in_use_besides(pool))
 
 
 _pool_pid = os.getpid()
@@ -477,8 +555,11 @@ def shutdown() -> None:
     """Stops the worker processes (also done at exit)."""
     global _pool
     with _pool_lock:
-        if _pool is not None and _pool_pid == os.getpid():
-            _pool.shutdown()
+        if _pool_pid == os.getpid():
+            for pool in [*_retired, _pool]:
+                if pool is not None:
+                    pool.shutdown()
+        _retired.clear()
         _pool = None
 
 

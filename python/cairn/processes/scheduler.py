@@ -28,7 +28,7 @@ import cloudpickle
 from .. import config as _config
 from ..base import task_dependencies
 from . import shm
-from .pool import RemoteError, WorkerDied, WorkerHandle, WorkerPool, describe_exit, get_pool
+from .pool import RemoteError, WorkerDied, WorkerHandle, WorkerPool, describe_exit, using_pool
 from .spec import Chain, is_task
 
 
@@ -414,11 +414,43 @@ def fetch(value: Any, pool: WorkerPool) -> Any:
     return value
 
 
-def execute(dsk: dict, keys: list, num_workers: int, progress, optimize_graph: bool) -> list:
+class _HookedTask:
+    """A RemoteTask with the computation's ``_pretask``/``_posttask`` callbacks around it,
+    called in the parent (as Dask's process scheduler does): the value is brought back for
+    ``_posttask``, so with such callbacks each task waits for its reply before the next is
+    sent from this thread."""
+
+    __slots__ = ("task", "hooks")
+
+    def __init__(self, task: RemoteTask, hooks: Any):
+        self.task, self.hooks = task, hooks
+
+    def __call__(self, *args: Any) -> RemoteRef:
+        self.hooks.before(self.task.key)
+        ref = self.task(*args)
+        value = fetch(ref, self.task.pool)
+        self.hooks.after(self.task.key, value, ref.worker.pid)
+        return ref
+
+
+def execute(dsk: dict, keys: list, num_workers: int, progress, optimize_graph: bool,
+            hooks: Any = None, initializer: Any = None) -> list:
+    """Runs ``dsk`` with its Python tasks in the warm worker processes (started with
+    ``initializer``, see :func:`~cairn.processes.pool.get_pool`); ``hooks`` is the
+    computation's :class:`~cairn.diagnostics.RunHooks`, if it has callbacks."""
+    with using_pool(num_workers, initializer) as pool:
+        return _execute_on(pool, dsk, keys, num_workers, progress, optimize_graph, hooks)
+
+
+def _execute_on(pool: WorkerPool, dsk: dict, keys: list, num_workers: int, progress,
+                optimize_graph: bool, hooks: Any) -> list:
     from .. import _core
 
-    pool = get_pool(num_workers)
     graph_dsk, graph = rewrite(dsk, keys, pool, fuse=optimize_graph)
+    if hooks is not None and (hooks.pre or hooks.post):
+        graph_dsk = {k: (_HookedTask(v[0], hooks), *v[1:])
+                     if type(v) is tuple and v and type(v[0]) is RemoteTask else v
+                     for k, v in graph_dsk.items()}
     pool.running.add(graph)
     previous = None
     if threading.current_thread() is threading.main_thread():

@@ -9,6 +9,8 @@ where FD is its end of a socket pair and PID the parent's process id. Messages (
   ``("local", gid)`` (held here), or an :func:`cairn.processes.shm.export` description.
   Tasks arrive ahead of their replies and run in order; a task whose local input failed
   fails with the same error.
+- ``("init", rid, payload, sys_path)``: run the pool's cloudpickled initializer (first,
+  before any task; answered when it has run).
 - ``("export", rid, gid, key)``: describe a held result for another process (answered when
   the task that makes it is done).
 - ``("release", gid)``, ``("release_keys", [(gid, key)])``: drop a graph's results, or
@@ -79,6 +81,13 @@ def _warning(message: Any, category: type, filename: str, lineno: int) -> tuple:
     return (category, str(message), filename, lineno)
 
 
+def _add_to_path(path: list) -> None:
+    """The parent's import path, so what it pickled by reference imports here too."""
+    for entry in reversed(path):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+
+
 class Worker:
     def __init__(self, conn: Connection):
         self.conn = conn
@@ -137,9 +146,7 @@ class Worker:
             kind = msg[0]
             if kind == "graph":
                 _, gid, payload, path = msg
-                for entry in reversed(path):
-                    if entry not in sys.path:
-                        sys.path.insert(0, entry)
+                _add_to_path(path)
                 with self.lock:
                     self.graphs[gid] = payload  # unpickled by the task thread, on first use
             elif kind == "export":
@@ -152,7 +159,7 @@ class Worker:
                     self.export(rid, (gid, key))
             elif kind == "cancel":
                 self.cancelled.add(msg[1])
-            elif kind in ("run", "release", "release_keys"):
+            elif kind in ("run", "release", "release_keys", "init"):
                 self.tasks.put(msg)
             elif kind == "exit":
                 self.tasks.put(None)
@@ -169,6 +176,16 @@ class Worker:
             self.reply(rid, "ok", shm.export(value))
         except BaseException as e:  # noqa: BLE001 (reported to the parent)
             self.fail(rid, e)
+
+    def initialize(self, rid: int, payload: bytes, path: list) -> None:
+        """Runs the pool's initializer, on the main thread before any task."""
+        _add_to_path(path)
+        try:
+            cloudpickle.loads(payload)()
+        except BaseException as e:  # noqa: BLE001 (reported to the parent)
+            self.fail(rid, e)
+            return
+        self.reply(rid, "ok", None)
 
     def graph(self, gid: str) -> dict:
         with self.lock:
@@ -188,6 +205,9 @@ class Worker:
                     for k in msg[1]:
                         self.results.pop(k, None)
                         self.failed.pop(k, None)
+                continue
+            if kind == "init":
+                self.initialize(*msg[1:])
                 continue
             if kind == "release":
                 gid = msg[1]
