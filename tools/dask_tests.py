@@ -202,7 +202,12 @@ def run_file(rel: str, workdir: pathlib.Path, pytest_args: list[str]) -> list[tu
     cmd = [sys.executable, "-m", "pytest", str(dst), "-q", "-p", "no:cacheprovider",
            "-o", "addopts=", "-W", "ignore", f"--junitxml={junit}", "--timeout=120",
            "--rootdir", str(workdir), *pytest_args]
-    subprocess.run(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ)
+    if env.get("PYTHONPATH"):  # pytest runs in the temporary folder: relative entries break
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in
+                                            env["PYTHONPATH"].split(os.pathsep))
+    subprocess.run(cmd, cwd=workdir, env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     results = []
     if not junit.exists():
         return [("<collection>", "error")]

@@ -83,12 +83,13 @@ def _validate(key: str, value: Any) -> None:
     if name == "scheduler" and value is not None and not callable(value):
         from concurrent.futures import Executor
 
-        from .base import _scheduler_mode, named_schedulers
+        from .base import named_schedulers
+        from .scheduling import _scheduler_mode
 
         if not isinstance(value, Executor) and value not in named_schedulers:
             _scheduler_mode(value)  # raises ValueError naming the valid choices
     if name == "num_workers" and value is not None:
-        from .base import _check_num_workers
+        from .scheduling import _check_num_workers
 
         _check_num_workers(value)
 

@@ -204,7 +204,7 @@ class RunHooks:
     def wrap(self, dsk: dict) -> dict:
         if not (self.pre or self.post):
             return dsk
-        from .base import wrap_tasks
+        from .scheduling import wrap_tasks
 
         return wrap_tasks(dsk, lambda key, func: _TaskHooks(key, func, self))
 

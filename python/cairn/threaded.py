@@ -28,6 +28,8 @@ def get(dsk: Mapping, keys: Any, cache: Any = None, num_workers: int | None = No
     """
     pool = pool if pool is not None else _config.get("pool", None)
     if pool is not None:
-        return _base.get_on_executor(pool, dsk, keys, cache=cache, **kwargs)
+        from .scheduling import get_on_executor
+
+        return get_on_executor(pool, dsk, keys, cache=cache, **kwargs)
     return _base.get(dsk, keys, scheduler="threads", num_workers=num_workers, cache=cache,
                      **kwargs)
