@@ -6,7 +6,8 @@ import itertools
 import math
 from typing import Any, Iterable
 
-from ..delayed import Delayed
+from .. import base
+from ..delayed import Delayed, _unpack
 from ..tokenize import tokenize
 from . import chunk
 from .core import Bag, _lit
@@ -61,13 +62,43 @@ def from_sequence(seq: Iterable, partition_size: int | None = None,
 
 
 def from_delayed(values: Any) -> Bag:
-    """A Bag with one partition per Delayed value (each should compute to a list)."""
-    if isinstance(values, Delayed):
+    """A Bag with one partition per Delayed value (each should compute to a list, or any
+    iterable: an iterator is made a list).
+
+    ``values`` is one Delayed or a list of them: cairn's, or any object speaking Dask's
+    collection protocol (a ``dask.delayed`` value, a Dask array's ``to_delayed()`` pieces).
+
+    Examples
+    --------
+    >>> import cairn
+    >>> import cairn.bag as cb
+    >>> parts = [cairn.delayed(list)(range(i, i + 2)) for i in (0, 10)]
+    >>> cb.from_delayed(parts).compute()
+    [0, 1, 10, 11]
+    """
+    if _is_one_value(values):
         values = [values]
-    values = list(values)
-    name = f"bag-from-delayed-{tokenize(*values)}"
-    dsk = {(name, i): (chunk.reify, v._key) for i, v in enumerate(values)}
-    return Bag(dsk, name, len(values), values)
+    exprs, deps = [], []
+    for i, v in enumerate(values):
+        if not _is_one_value(v):
+            raise TypeError(f"from_delayed: value {i} is a {type(v).__name__}, not a Delayed; "
+                            "wrap it with cairn.delayed first")
+        key, found = _unpack(v)
+        exprs.append(key)
+        deps.extend(found)
+    name = f"bag-from-delayed-{tokenize(*exprs)}"
+    dsk = {(name, i): (chunk.reify, e) for i, e in enumerate(exprs)}
+    return Bag(dsk, name, len(exprs), deps)
+
+
+def _is_one_value(x: Any) -> bool:
+    """A cairn Delayed, or a single value of another collection speaking Dask's protocol
+    (one output key, as a ``dask.delayed`` value has)."""
+    if isinstance(x, Delayed):
+        return True
+    if isinstance(x, Bag) or not base.is_dask_collection(x):
+        return False
+    return not isinstance(x.__dask_keys__(), list) or len(x.__dask_keys__()) == 1
 
 
 def range(n: int, npartitions: int) -> Bag:  # noqa: A001 - dask.bag.range
