@@ -1,7 +1,8 @@
 """Names of Dask's bag API cairn lacked: ``cairn.bag.compute``, ``Bag.unzip``,
 ``map_partitions(token=)`` (it was passed on to the function), ``from_delayed`` and the
-other module-level functions in ``cairn.bag.core`` (as in ``dask.bag.core``), and
-``from_delayed``/``Item.from_delayed`` of Dask's own Delayed values."""
+other module-level functions in ``cairn.bag.core`` (as in ``dask.bag.core``),
+``from_delayed``/``Item.from_delayed`` of Dask's own Delayed values, and
+``visualize(optimize_graph=True)`` (a TypeError)."""
 
 import pytest
 
@@ -58,3 +59,13 @@ def test_from_delayed_of_something_else_names_it():
         cb.from_delayed([cairn.delayed([1]), 5])
     with pytest.raises(TypeError, match="needs a Delayed"):
         cb.Item.from_delayed(5)
+
+
+def test_visualize_optimize_graph_draws_the_fused_graph(tmp_path):
+    b = cb.from_sequence(range(4), npartitions=2).map(str).map(len)
+    plain = b.visualize(str(tmp_path / "plain.dot"))
+    fused = b.visualize(str(tmp_path / "fused.dot"), optimize_graph=True)
+    with open(plain) as f, open(fused) as g:
+        plain_text, fused_text = f.read(), g.read()
+    assert fused_text.startswith("digraph")
+    assert fused_text.count("->") < plain_text.count("->")

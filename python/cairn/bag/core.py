@@ -116,11 +116,13 @@ class Bag:
         """Compute the partitions and keep them; returns a Bag over the results."""
         return base.persist(self, traverse=False, **kwargs)[0]
 
-    def visualize(self, filename: str = "mydask", format: str | None = None) -> Any:
+    def visualize(self, filename: str = "mydask", format: str | None = None,
+                  optimize_graph: bool = False, **kwargs: Any) -> Any:
         """Draw the task graph (see :func:`cairn.visualize`)."""
         from ..dot import visualize
 
-        return visualize(self, filename=filename, format=format)
+        return visualize(self, filename=filename, format=format, optimize_graph=optimize_graph,
+                         **kwargs)
 
     def __repr__(self) -> str:
         return f"cairn.bag<{_short(self.name)}, npartitions={self.npartitions}>"

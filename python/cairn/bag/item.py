@@ -3,6 +3,7 @@ Bags and Items share."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from .. import base
@@ -29,6 +30,18 @@ class Item(Delayed):
 
     __slots__ = ()
     __cairn_optimize__ = staticmethod(_optimize)
+
+    def __init__(self, key: Any, task: Any = _NO_TASK, deps: Any = (),
+                 length: int | None = None, layer: Any = None) -> None:
+        if isinstance(key, Mapping):
+            # Dask's form, Item(dsk, key, layer=None): a graph and the key of the value in
+            # it (Dask's ``layer`` names a HighLevelGraph layer; cairn graphs have none).
+            dsk, key = key, task
+            if key not in dsk:
+                raise ValueError(f"Item(dsk, {key!r}): the key is not in the graph dsk")
+            super().__init__(key, _NO_TASK, (), layer=dict(dsk))
+            return
+        super().__init__(key, task, deps, length, layer)
     __dask_optimize__ = staticmethod(_optimize)
 
     @property
