@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from functools import partial
 from typing import Any, Callable, Iterable
@@ -12,7 +11,7 @@ from .._no_default import no_default
 from ..delayed import Delayed, _unpack, funcname
 from ..tokenize import tokenize
 from . import chunk
-from .item import Item, _graph_to_hand_over, _item, _lit
+from .item import Item, _graph_to_hand_over, _item, _lit  # noqa: F401 - native.py's _item
 from .optimize import optimize as _optimize
 
 __all__ = ["Bag", "Item"]
@@ -278,35 +277,9 @@ class Bag:
         >>> cb.from_sequence(range(10), npartitions=4).reduction(sum, sum).compute()
         45
         """
-        if split_every is None:
-            split_every = 8
-        if split_every is False:
-            split_every = max(self.npartitions, 2)
-        if split_every < 2:
-            raise ValueError(f"split_every must be at least 2, got {split_every}")
-        token = tokenize(self, perpartition, aggregate, split_every)
-        a = f"{name or funcname(perpartition)}-part-{token}"
-        is_last = self.npartitions == 1
-        dsk: dict = {(a, i): (chunk.empty_safe_apply, perpartition, k, is_last)
-                     for i, k in enumerate(self._keys())}
-        k = self.npartitions
-        b = a
-        fmt = f"{name or funcname(aggregate)}-aggregate-{token}"
-        depth = 0
-        while k > split_every:
-            c = fmt + str(depth)
-            groups = [list(g) for g in _chunks(_range(k), split_every)]
-            for i, inds in enumerate(groups):
-                dsk[(c, i)] = (chunk.empty_safe_aggregate, aggregate, [(b, j) for j in inds], False)
-            k = len(groups)
-            b = c
-            depth += 1
-        final = (chunk.empty_safe_aggregate, aggregate, [(b, j) for j in _range(k)], True)
-        if out_type is Item:
-            dsk[fmt] = final
-            return _item(fmt, dsk, (self,))
-        dsk[(fmt, 0)] = final
-        return Bag(dsk, fmt, 1, (self,))
+        from .reductions import reduction
+
+        return reduction(self, perpartition, aggregate, split_every, out_type, name)
 
     def fold(self, binop: Callable, combine: Callable | None = None, initial: Any = no_default,
              split_every: int | None = None, out_type: type = Item) -> Any:
@@ -339,33 +312,9 @@ class Bag:
         >>> sorted(b.foldby(lambda x: x % 2, add).compute())
         [(0, 20), (1, 25)]
         """
-        if split_every is None:
-            split_every = 8
-        if combine is None:
-            combine = binop
-        if not callable(key):
-            key = getter(key)
-        token = tokenize(self, key, binop, initial, combine, combine_initial)
-        a = f"foldby-a-{token}"
-        dsk: dict = {(a, i): (chunk.reduceby, key, binop, k, _lit(initial))
-                     for i, k in enumerate(self._keys())}
-        k = self.npartitions
-        b = a
-        depth = 0
-        while k > split_every:
-            c = b + str(depth)
-            groups = [list(g) for g in _chunks(_range(k), split_every)]
-            for i, inds in enumerate(groups):
-                dsk[(c, i)] = (chunk.foldby_combine, combine, _lit(combine_initial),
-                               [(b, j) for j in inds])
-            k = len(groups)
-            b = c
-            depth += 1
-        e = f"foldby-b-{token}"
-        dsk[(e, 0)] = (chunk.dictitems, (chunk.foldby_combine, combine,
-                                         _lit(combine_initial),
-                                         [(b, j) for j in _range(k)]))
-        return type(self)(dsk, e, 1, (self,))
+        from .reductions import foldby
+
+        return foldby(self, key, binop, initial, combine, combine_initial, split_every)
 
     def frequencies(self, split_every: int | None = None, sort: bool = False) -> "Bag":
         """Count occurrences of each element: a Bag of ``(element, count)`` pairs.
@@ -607,15 +556,6 @@ def _rebuild_bag(dsk: dict, cls: type, name: str, npartitions: int,
     if rename:
         name = rename.get(name, name)
     return cls(dsk, name, npartitions)
-
-
-def _chunks(seq: Iterable[int], n: int) -> Iterable[tuple]:
-    it = iter(seq)
-    while True:
-        block = tuple(itertools.islice(it, n))
-        if not block:
-            return
-        yield block
 
 
 def _getitem(key: Any, x: Any) -> Any:
