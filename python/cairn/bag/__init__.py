@@ -11,9 +11,9 @@ Examples
 from ..base import compute
 from .core import Bag, Item
 from .mapping import bag_map as map, map_partitions
-from .sources import concat, from_delayed, from_sequence, range, zip
+from .sources import concat, from_delayed, from_sequence, from_url, range, zip
 from .text import read_text, to_textfiles
 from .textio import TextDecodeError
 
 __all__ = ["Bag", "Item", "TextDecodeError", "compute", "concat", "from_delayed", "from_sequence",
-           "map", "map_partitions", "range", "read_text", "to_textfiles", "zip"]
+           "from_url", "map", "map_partitions", "range", "read_text", "to_textfiles", "zip"]

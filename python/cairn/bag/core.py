@@ -20,7 +20,8 @@ __all__ = ["Bag", "Item"]
 # the modules that import this one (so they are looked up when first asked for).
 _ELSEWHERE = {
     "from_sequence": ("sources", "from_sequence"), "from_delayed": ("sources", "from_delayed"),
-    "concat": ("sources", "concat"), "bag_range": ("sources", "range"),
+    "concat": ("sources", "concat"), "from_url": ("sources", "from_url"),
+    "bag_range": ("sources", "range"),
     "bag_zip": ("sources", "zip"), "bag_map": ("mapping", "bag_map"),
     "map_partitions": ("mapping", "map_partitions"), "to_textfiles": ("text", "to_textfiles"),
 }
