@@ -3,6 +3,7 @@
 import pytest
 
 import cairn.bag as cb
+from cairn.bag.repartition import mem_usage
 
 
 @pytest.mark.parametrize("size", [100, 1000, "2kB", 10**6])
@@ -10,8 +11,8 @@ def test_partition_size_keeps_results_and_bounds_partitions(size, scheduler):
     data = [f"item-{i}" * (i % 5 + 1) for i in range(1000)]
     b = cb.from_sequence(data, npartitions=7).repartition(partition_size=size)
     assert b.compute() == data
-    limit = cb.core._mem_usage([]) + (size if isinstance(size, int) else 2000)
-    sizes = b.map_partitions(cb.core._mem_usage).compute()
+    limit = mem_usage([]) + (size if isinstance(size, int) else 2000)
+    sizes = b.map_partitions(mem_usage).compute()
     assert len(sizes) == b.npartitions
     # every partition except single oversized elements stays near the target
     assert all(s <= limit * 2 for s in sizes)

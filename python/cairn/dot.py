@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from typing import Any, Hashable
 
-from .base import _merged_graph, _unpack, key_split, task_dependencies
+from .base import _merged_graph, _optimize, _unpack, key_split, task_dependencies
 
 __all__ = ["visualize", "to_dot"]
 
@@ -52,7 +52,7 @@ def _escape(text: Hashable) -> str:
 
 
 def visualize(*args: Any, filename: str | None = "mydask", format: str | None = None,
-              **kwargs: Any) -> Any:
+              optimize_graph: bool = False, **kwargs: Any) -> Any:
     """Write the task graph of collections as an image with graphviz's ``dot``.
 
     Parameters
@@ -64,6 +64,9 @@ def visualize(*args: Any, filename: str | None = "mydask", format: str | None = 
         (``mydask`` -> ``mydask.png``).
     format : {"png", "svg", "pdf", "jpeg", "dot"}, optional
         ``"dot"`` writes the DOT text and needs no graphviz.
+    optimize_graph : bool
+        Draw the graph as compute runs it, after each collection's optimization (for a
+        Bag: element-wise steps fused into one task per partition), as Dask's option does.
 
     Returns
     -------
@@ -92,6 +95,8 @@ def visualize(*args: Any, filename: str | None = "mydask", format: str | None = 
     if not collections:
         raise ValueError("visualize() needs at least one cairn collection (e.g. a Delayed)")
     dsk = _merged_graph(collections)
+    if optimize_graph:
+        dsk = _optimize(collections, dsk, [c.__cairn_keys__() for c in collections])
     root, ext = os.path.splitext(filename or "mydask")
     fmt = (format or ext.lstrip(".") or "png").lower()
     if fmt not in _FORMATS:

@@ -1,6 +1,7 @@
 """Bag Items: pickled or copied Items computed to the "no task" marker object (it is compared
 by identity, and a copy is another object); persist() of an Item gave a plain Delayed;
-Item.from_delayed, Item.name and int()/float()/complex()/bool() of an Item were missing."""
+Item.from_delayed, Item.name and int()/float()/complex()/bool() of an Item were missing;
+Dask's constructor form Item(dsk, key) made an Item whose key was the graph."""
 
 import copy
 import pickle
@@ -58,3 +59,13 @@ def test_builtin_conversions_of_an_item_compute_it():
     assert complex(b.max()) == 3 + 0j
     assert bool(b.any()) is True and bool(b.all()) is False
     assert b.sum().name == b.sum().key
+
+
+def test_item_from_a_graph_and_key_as_in_dask():
+    total = _total()
+    again = cb.Item(total.dask, total.key)
+    assert again.key == total.key
+    assert again.compute() == 4950
+    assert pickle.loads(pickle.dumps(again)).compute() == 4950
+    with pytest.raises(ValueError, match="not in the graph"):
+        cb.Item(total.dask, "no-such-key")

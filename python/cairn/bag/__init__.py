@@ -8,11 +8,12 @@ Examples
 [('a', 1), ('b', 2), ('c', 2)]
 """
 
+from ..base import compute
 from .core import Bag, Item
 from .mapping import bag_map as map, map_partitions
-from .sources import concat, from_delayed, from_sequence, range, zip
+from .sources import concat, from_delayed, from_sequence, from_url, range, zip
 from .text import read_text, to_textfiles
 from .textio import TextDecodeError
 
-__all__ = ["Bag", "Item", "TextDecodeError", "concat", "from_delayed", "from_sequence", "map",
-           "map_partitions", "range", "read_text", "to_textfiles", "zip"]
+__all__ = ["Bag", "Item", "TextDecodeError", "compute", "concat", "from_delayed", "from_sequence",
+           "from_url", "map", "map_partitions", "range", "read_text", "to_textfiles", "zip"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import heapq
 import itertools
 from collections.abc import Iterator
@@ -93,10 +94,29 @@ def _get(x: Any, key: Any, default: Any) -> Any:
 
 
 def empty_safe_apply(func: Callable, part: Any, is_last: bool) -> Any:
+    """``func(part)``, or :data:`no_result` for an empty partition that is not the last one
+    (so a reduction over partitions some of which are empty skips them)."""
     part = reify(part)
-    if not is_last and not part:
+    if not is_last and is_empty(part):
         return no_result
     return func(part)
+
+
+def is_empty(part: Any) -> bool:
+    """Whether a partition holds nothing: by ``len`` (lists, NumPy arrays), else by ``nnz``
+    (sparse matrices, whose ``len`` is an error) or a zero in ``shape``. Never by truth value,
+    which NumPy refuses for arrays of more than one element."""
+    try:
+        return len(part) == 0
+    except TypeError:
+        pass
+    nnz = getattr(part, "nnz", None)
+    if nnz is not None:
+        return nnz == 0
+    shape = getattr(part, "shape", None)
+    if isinstance(shape, tuple):
+        return 0 in shape
+    return False
 
 
 def empty_safe_aggregate(func: Callable, parts: list, is_last: bool) -> Any:
@@ -109,12 +129,18 @@ def empty_safe_stream(func: Callable, part: Any, is_last: bool) -> Any:
     as it streams, without a list of it."""
     if not isinstance(part, Iterator):
         return empty_safe_apply(func, part, is_last)
-    head = next(part, _END)
-    if head is _END:
+    box = [next(part, _END)]  # held in a box, not a local, so the reduction may free it
+    if box[0] is _END:
         return empty_safe_apply(func, [], is_last)
-    if isinstance(head, Iterator):  # reify's rule: items that are iterators become lists
-        return empty_safe_apply(func, [head, *part], is_last)
-    return func(itertools.chain((head,), part))
+    if isinstance(box[0], Iterator):  # reify's rule: items that are iterators become lists
+        return empty_safe_apply(func, [box.pop(), *part], is_last)
+    return func(_with_head(box, part))
+
+
+def _with_head(box: list, rest: Iterator) -> Iterator:
+    """The element in ``box`` then those of ``rest``, holding none once handed on."""
+    yield box.pop()
+    yield from rest
 
 
 _END = object()
@@ -124,24 +150,25 @@ _END = object()
 # the next an iterator instead of a list; only the chain's last step makes a list.
 def map_lazy(func: Callable, iters: list, iter_kwarg_keys: None, kwargs: dict | None) -> Any:
     if kwargs:
-        return lists_if_iterators(func(*args, **kwargs) for args in zip(*iters))
+        func = functools.partial(func, **kwargs)  # a generator would hold each input
     return lists_if_iterators(map(func, *iters))
 
 
 def lists_if_iterators(results: Iterator) -> Iterator:
     """``results`` of a user function, each made a list when the first is an iterator (a
     generator function), as :func:`reify` does: the next step sees what it would see if the
-    steps were not fused. Holds no element longer than the step that uses it."""
-    for head in results:
-        if isinstance(head, Iterator):
-            yield list(head)
-            del head
-            yield from map(list, results)
-        else:
-            yield head
-            del head
-            yield from results
+    steps were not fused. Holds no element once it is handed on (the first is kept in a box,
+    not a local, which a suspended generator would hold until resumed): a chain of fused
+    steps holds one element at a time."""
+    box = [next(results, _END)]
+    if box[0] is _END:
         return
+    if isinstance(box[0], Iterator):
+        yield list(box.pop())
+        yield from map(list, results)
+    else:
+        yield box.pop()
+        yield from results
 
 
 def filter_lazy(predicate: Callable, part: Any) -> Any:
@@ -158,7 +185,7 @@ def flatten_lazy(part: Any) -> Any:
 
 def starmap_lazy(func: Callable, part: Any, kwargs: dict | None) -> Any:
     if kwargs:
-        return lists_if_iterators(func(*args, **kwargs) for args in part)
+        func = functools.partial(func, **kwargs)
     return lists_if_iterators(itertools.starmap(func, part))
 
 
@@ -173,8 +200,6 @@ def pluck_lazy(key: Any, part: Any, default: Any) -> Any:
 
 
 def reduce_with(binop: Callable, seq: Any, initial: Any = no_default) -> Any:
-    import functools
-
     if initial is no_default:
         return functools.reduce(binop, seq)
     return functools.reduce(binop, seq, initial)

@@ -2,124 +2,41 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from functools import partial
 from typing import Any, Callable, Iterable
 
 from .. import base
 from .._no_default import no_default
-from ..delayed import _NO_TASK, Delayed, _unpack, funcname
+from ..delayed import Delayed, _unpack, funcname
 from ..tokenize import tokenize
 from . import chunk
+from .item import Item, _graph_to_hand_over, _item, _lit  # noqa: F401 - native.py's _item
 from .optimize import optimize as _optimize
 
 __all__ = ["Bag", "Item"]
 
+# Dask's ``dask.bag.core`` also holds the module-level API; the same names here, made by
+# the modules that import this one (so they are looked up when first asked for).
+_ELSEWHERE = {
+    "from_sequence": ("sources", "from_sequence"), "from_delayed": ("sources", "from_delayed"),
+    "concat": ("sources", "concat"), "from_url": ("sources", "from_url"),
+    "bag_range": ("sources", "range"),
+    "bag_zip": ("sources", "zip"), "bag_map": ("mapping", "bag_map"),
+    "map_partitions": ("mapping", "map_partitions"), "to_textfiles": ("text", "to_textfiles"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _ELSEWHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__package__}.{where[0]}"), where[1])
+
 _range = range
 _zip = zip
-
-
-class Item(Delayed):
-    """One lazy value computed from a Bag (the result of a reduction such as ``count``).
-
-    Behaves like a :class:`cairn.Delayed` (operators, attributes, ``compute``); as in Dask,
-    ``int()``, ``float()``, ``complex()`` and ``bool()`` of an Item compute it.
-
-    Examples
-    --------
-    >>> import cairn.bag as cb
-    >>> total = cb.from_sequence(range(5), npartitions=2).sum()
-    >>> int(total), total.name == total.key
-    (10, True)
-    """
-
-    __slots__ = ()
-    __cairn_optimize__ = staticmethod(_optimize)
-
-    @property
-    def name(self) -> Any:
-        """The key of this value's task (as Dask's ``Item.name``)."""
-        return self._key
-
-    @staticmethod
-    def from_delayed(value: Any) -> "Item":
-        """An Item computing the value of a :class:`cairn.Delayed`.
-
-        Examples
-        --------
-        >>> import cairn
-        >>> import cairn.bag as cb
-        >>> cb.Item.from_delayed(cairn.delayed(sum)([1, 2, 3])).compute()
-        6
-        """
-        if not isinstance(value, Delayed):
-            raise TypeError(f"Item.from_delayed needs a cairn Delayed, got "
-                            f"{type(value).__name__}")
-        return Item(value._key, _NO_TASK, (value,))
-
-    def apply(self, func: Callable) -> "Item":
-        """A new Item: ``func`` applied to this one's value."""
-        name = f"{funcname(func)}-{tokenize(self, func, 'apply')}"
-        return Item(name, (func, self._key), (self,))
-
-    def to_delayed(self, optimize_graph: bool = True) -> Delayed:
-        """This value as a plain Delayed (over the optimized graph unless
-        ``optimize_graph=False``)."""
-        dsk = _graph_to_hand_over(self, optimize_graph)
-        return Delayed(self._key, dsk[self._key], (), layer=dsk)
-
-    def __cairn_postpersist__(self) -> tuple:
-        return _rebuild_item, (self._key,)
-
-    def __reduce__(self) -> tuple:
-        # The "no task here" marker is an identity-compared object: never pickle or copy it.
-        has_task = self._task is not _NO_TASK
-        return (_restore_item, (self._key, has_task, self._task if has_task else None,
-                                self._deps, self._layer))
-
-    def __int__(self) -> int:
-        return int(self.compute())
-
-    def __float__(self) -> float:
-        return float(self.compute())
-
-    def __complex__(self) -> complex:
-        return complex(self.compute())
-
-    def __bool__(self) -> bool:
-        return bool(self.compute())
-
-    __nonzero__ = __bool__
-
-    def __repr__(self) -> str:
-        return f"cairn.bag.Item<{self._key}>"
-
-
-def _restore_item(key: Any, has_task: bool, task: Any, deps: tuple, layer: dict | None) -> Item:
-    return Item(key, task if has_task else _NO_TASK, deps, layer=layer)
-
-
-def _rebuild_item(dsk: dict, key: Any) -> Item:
-    return Item(key, dsk[key], ())
-
-
-def _graph_to_hand_over(collection: Any, optimize_graph: bool) -> dict:
-    """``collection``'s graph for the Delayed objects of ``to_delayed`` (which carry their
-    tasks, so they pickle and copy whole), optimized as Dask does unless told not to."""
-    dsk = collection.__cairn_graph__()
-    if optimize_graph:
-        dsk = collection.__cairn_optimize__(dsk, collection.__cairn_keys__())
-    return dsk
-
-
-def _lit(value: Any) -> tuple:
-    """The task expression whose value is ``value`` itself (never read as a key or task)."""
-    return (base.literal(value),)
-
-
-def _item(name: str, layer: dict, deps: tuple) -> Item:
-    return Item(name, _NO_TASK, deps, layer=layer)
 
 
 class Bag:
@@ -160,10 +77,31 @@ class Bag:
         return chunk.finalize, ()
 
     def __cairn_postpersist__(self) -> tuple:
-        return _rebuild_bag, (self.name, self.npartitions)
+        return _rebuild_bag, (type(self), self.name, self.npartitions)
 
     def __cairn_tokenize__(self) -> Any:
         return self.name
+
+    # Dask's collection protocol, so Dask (and dask.distributed) accept a cairn Bag.
+    __dask_graph__ = __cairn_graph__
+    __dask_keys__ = __cairn_keys__
+    __dask_postcompute__ = __cairn_postcompute__
+    __dask_postpersist__ = __cairn_postpersist__
+    __dask_tokenize__ = __cairn_tokenize__
+    __dask_optimize__ = staticmethod(_optimize)
+
+    def __dask_layers__(self) -> tuple:
+        return (self.name,)
+
+    # Dask's compute() of a cairn Bag runs on cairn's threads by default: the function a
+    # Delayed (and an Item) names, so Dask sees one default scheduler for all of them.
+    __dask_scheduler__ = staticmethod(Delayed.__dask_scheduler__)
+
+    @property
+    def _args(self) -> tuple:
+        """``(graph, name, npartitions)``: ``Bag(*b._args)`` (or a subclass's) is ``b`` again,
+        as in Dask, where extending Bag starts from it."""
+        return (self.__cairn_graph__(), self.name, self.npartitions)
 
     @property
     def dask(self) -> dict:
@@ -178,11 +116,13 @@ class Bag:
         """Compute the partitions and keep them; returns a Bag over the results."""
         return base.persist(self, traverse=False, **kwargs)[0]
 
-    def visualize(self, filename: str = "mydask", format: str | None = None) -> Any:
+    def visualize(self, filename: str = "mydask", format: str | None = None,
+                  optimize_graph: bool = False, **kwargs: Any) -> Any:
         """Draw the task graph (see :func:`cairn.visualize`)."""
         from ..dot import visualize
 
-        return visualize(self, filename=filename, format=format)
+        return visualize(self, filename=filename, format=format, optimize_graph=optimize_graph,
+                         **kwargs)
 
     def __repr__(self) -> str:
         return f"cairn.bag<{_short(self.name)}, npartitions={self.npartitions}>"
@@ -203,7 +143,8 @@ class Bag:
     def _new(self, prefix: str, layer_fn: Callable[[str], dict], token_args: tuple,
              npartitions: int | None = None, extra_deps: tuple = ()) -> "Bag":
         name = f"{prefix}-{tokenize(self, *token_args)}"
-        return Bag(layer_fn(name), name, npartitions or self.npartitions, (self, *extra_deps))
+        return type(self)(layer_fn(name), name, npartitions or self.npartitions,
+                          (self, *extra_deps))
 
     def _keys(self) -> list:
         return [(self.name, i) for i in _range(self.npartitions)]
@@ -300,6 +241,18 @@ class Bag:
                                              for i, k in enumerate(self._keys())},
                          (key, default))
 
+    def unzip(self, n: int) -> tuple:
+        """A bag of ``n``-tuples as ``n`` bags, one per position.
+
+        Examples
+        --------
+        >>> import cairn.bag as cb
+        >>> first, second = cb.from_sequence([(1, "a"), (2, "b")]).unzip(2)
+        >>> first.compute(), second.compute()
+        ([1, 2], ['a', 'b'])
+        """
+        return tuple(self.pluck(i) for i in _range(n))
+
     def random_sample(self, prob: float, random_state: Any = None) -> "Bag":
         """Keep each element with probability ``prob``; a seed makes it reproducible."""
         import random as _random
@@ -325,35 +278,9 @@ class Bag:
         >>> cb.from_sequence(range(10), npartitions=4).reduction(sum, sum).compute()
         45
         """
-        if split_every is None:
-            split_every = 8
-        if split_every is False:
-            split_every = max(self.npartitions, 2)
-        if split_every < 2:
-            raise ValueError(f"split_every must be at least 2, got {split_every}")
-        token = tokenize(self, perpartition, aggregate, split_every)
-        a = f"{name or funcname(perpartition)}-part-{token}"
-        is_last = self.npartitions == 1
-        dsk: dict = {(a, i): (chunk.empty_safe_apply, perpartition, k, is_last)
-                     for i, k in enumerate(self._keys())}
-        k = self.npartitions
-        b = a
-        fmt = f"{name or funcname(aggregate)}-aggregate-{token}"
-        depth = 0
-        while k > split_every:
-            c = fmt + str(depth)
-            groups = [list(g) for g in _chunks(_range(k), split_every)]
-            for i, inds in enumerate(groups):
-                dsk[(c, i)] = (chunk.empty_safe_aggregate, aggregate, [(b, j) for j in inds], False)
-            k = len(groups)
-            b = c
-            depth += 1
-        final = (chunk.empty_safe_aggregate, aggregate, [(b, j) for j in _range(k)], True)
-        if out_type is Item:
-            dsk[fmt] = final
-            return _item(fmt, dsk, (self,))
-        dsk[(fmt, 0)] = final
-        return Bag(dsk, fmt, 1, (self,))
+        from .reductions import reduction
+
+        return reduction(self, perpartition, aggregate, split_every, out_type, name)
 
     def fold(self, binop: Callable, combine: Callable | None = None, initial: Any = no_default,
              split_every: int | None = None, out_type: type = Item) -> Any:
@@ -386,33 +313,9 @@ class Bag:
         >>> sorted(b.foldby(lambda x: x % 2, add).compute())
         [(0, 20), (1, 25)]
         """
-        if split_every is None:
-            split_every = 8
-        if combine is None:
-            combine = binop
-        if not callable(key):
-            key = getter(key)
-        token = tokenize(self, key, binop, initial, combine, combine_initial)
-        a = f"foldby-a-{token}"
-        dsk: dict = {(a, i): (chunk.reduceby, key, binop, k, _lit(initial))
-                     for i, k in enumerate(self._keys())}
-        k = self.npartitions
-        b = a
-        depth = 0
-        while k > split_every:
-            c = b + str(depth)
-            groups = [list(g) for g in _chunks(_range(k), split_every)]
-            for i, inds in enumerate(groups):
-                dsk[(c, i)] = (chunk.foldby_combine, combine, _lit(combine_initial),
-                               [(b, j) for j in inds])
-            k = len(groups)
-            b = c
-            depth += 1
-        e = f"foldby-b-{token}"
-        dsk[(e, 0)] = (chunk.dictitems, (chunk.foldby_combine, combine,
-                                         _lit(combine_initial),
-                                         [(b, j) for j in _range(k)]))
-        return Bag(dsk, e, 1, (self,))
+        from .reductions import foldby
+
+        return foldby(self, key, binop, initial, combine, combine_initial, split_every)
 
     def frequencies(self, split_every: int | None = None, sort: bool = False) -> "Bag":
         """Count occurrences of each element: a Bag of ``(element, count)`` pairs.
@@ -541,29 +444,11 @@ class Bag:
         if (npartitions is None) == (partition_size is None):
             raise ValueError("Please provide exactly one ``npartitions`` or ``partition_size`` "
                              "keyword arguments")
+        from .repartition import repartition_count, repartition_size
+
         if partition_size is not None:
-            return _repartition_size(self, partition_size)
-        if npartitions < 1:
-            raise ValueError(f"npartitions must be at least 1, got {npartitions}")
-        if npartitions == self.npartitions:
-            return self
-        name = f"repartition-{npartitions}-{tokenize(self, npartitions)}"
-        dsk: dict = {}
-        if self.npartitions > npartitions:
-            ratio = self.npartitions / npartitions
-            bounds = [int(i * ratio) for i in _range(npartitions + 1)]
-            for i, (lo, hi) in enumerate(_zip(bounds, bounds[1:])):
-                dsk[(name, i)] = (chunk.concat_lists, [(self.name, j) for j in _range(lo, hi)])
-        else:
-            div, mod = divmod(npartitions, self.npartitions)
-            splits = [div] * self.npartitions
-            splits[-1] += mod
-            out = 0
-            for j, n in enumerate(splits):
-                for s in _range(n):
-                    dsk[(name, out)] = (_split_part, (self.name, j), s, n)
-                    out += 1
-        return Bag(dsk, name, npartitions, (self,))
+            return repartition_size(self, partition_size)
+        return repartition_count(self, npartitions)
 
     def accumulate(self, binop: Callable, initial: Any = no_default) -> "Bag":
         """Running reduction over the elements in order (like ``itertools.accumulate``).
@@ -615,7 +500,7 @@ class Bag:
         dsk: dict = {index: (chunk.index_by, on_other, other_expr)}
         for i, k in enumerate(self._keys()):
             dsk[(name, i)] = (chunk.join_chunk, index, on_self, k)
-        return Bag(dsk, name, self.npartitions, (self, *deps))
+        return type(self)(dsk, name, self.npartitions, (self, *deps))
 
     def product(self, other: "Bag") -> "Bag":
         """Cartesian product of two bags: every ``(a, b)`` pair."""
@@ -623,7 +508,7 @@ class Bag:
         n, m = self.npartitions, other.npartitions
         dsk = {(name, i * m + j): (chunk.product_chunk, (self.name, i), (other.name, j))
                for i in _range(n) for j in _range(m)}
-        return Bag(dsk, name, n * m, (self, other))
+        return type(self)(dsk, name, n * m, (self, other))
 
     def groupby(self, grouper: Any, method: str | None = None, npartitions: int | None = None,
                 blocksize: int = 2**20, max_branch: int | None = None,
@@ -662,70 +547,16 @@ class Bag:
         return StringAccessor(self)
 
 
-def _mem_usage(part: Any) -> int:
-    import sys
-
-    part = chunk.reify(part)
-    try:
-        return sys.getsizeof(part) + sum(sys.getsizeof(x) for x in part)
-    except TypeError:
-        return sys.getsizeof(part)
-
-
-def _repartition_size(bag: "Bag", size: Any) -> "Bag":
-    """Partitions of about ``size`` bytes in memory (as Dask: measures the partitions
-    first, splits the large ones, then joins neighbours up to ``size``)."""
-    from .textio import parse_bytes
-
-    if isinstance(size, str):
-        size = parse_bytes(size)
-    size = int(size)
-    if size < 1:
-        raise ValueError(f"partition_size must be a positive number of bytes, got {size}")
-    usages = bag.map_partitions(_mem_usage).compute()
-    nsplits = [1 + u // size for u in usages]
-    name = f"repartition-size-{tokenize(bag, size)}"
-    pieces: list = []  # (key expression, usage)
-    for j, (n, u) in enumerate(_zip(nsplits, usages)):
-        for s_ in _range(n):
-            pieces.append(((_split_part, (bag.name, j), s_, n), u / n))
-    groups: list = []
-    current: list = []
-    total = 0.0
-    for expr, u in pieces:
-        if current and total + u > size:
-            groups.append(current)
-            current, total = [], 0.0
-        current.append(expr)
-        total += u
-    if current:
-        groups.append(current)
-    dsk = {(name, i): (chunk.concat_lists, g) for i, g in enumerate(groups)}
-    return Bag(dsk, name, len(dsk), (bag,))
-
-
 def _short(name: str) -> str:
     return name if len(name) < 40 else name[:37] + "..."
 
 
-def _rebuild_bag(dsk: dict, name: str, npartitions: int) -> Bag:
-    return Bag(dsk, name, npartitions)
-
-
-def _chunks(seq: Iterable[int], n: int) -> Iterable[tuple]:
-    it = iter(seq)
-    while True:
-        block = tuple(itertools.islice(it, n))
-        if not block:
-            return
-        yield block
-
-
-def _split_part(part: list, index: int, nsplits: int) -> list:
-    n = len(part)
-    lo = n * index // nsplits
-    hi = n * (index + 1) // nsplits
-    return part[lo:hi]
+def _rebuild_bag(dsk: dict, cls: type, name: str, npartitions: int,
+                 rename: dict | None = None) -> Bag:
+    """The persisted bag (Dask's postpersist ``rebuild``; ``rename`` maps old names to new)."""
+    if rename:
+        name = rename.get(name, name)
+    return cls(dsk, name, npartitions)
 
 
 def _getitem(key: Any, x: Any) -> Any:

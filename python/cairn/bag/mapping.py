@@ -25,6 +25,12 @@ def _bag_args(args: tuple, kwargs: dict) -> tuple[list, int | None]:
     return bags, (ns.pop() if ns else None)
 
 
+def _result_type(bags: list) -> type:
+    """The Bag subclass of the result: the bags' own type when they share one (as Dask)."""
+    types = {type(b) for b in bags}
+    return types.pop() if len(types) == 1 else Bag
+
+
 def bag_map(func: Callable, *args: Any, **kwargs: Any) -> Bag:
     """Apply ``func`` element-wise across bags (others are passed to every call)."""
     bags, n = _bag_args(args, kwargs)
@@ -51,15 +57,28 @@ def bag_map(func: Callable, *args: Any, **kwargs: Any) -> Bag:
         iters.extend((kwargs[k].name, i) for k in bag_kw)
         dsk[(name, i)] = (chunk.map_chunk, func, iters, _lit(bag_kw) if bag_kw else None,
                           kw_expr)
-    return Bag(dsk, name, n, deps)
+    return _result_type(bags)(dsk, name, n, deps)
 
 
-def map_partitions(func: Callable, *args: Any, **kwargs: Any) -> Bag:
-    """Apply ``func`` to aligned whole partitions of the bag arguments."""
+def map_partitions(func: Callable, *args: Any, token: str | None = None, **kwargs: Any) -> Bag:
+    """Apply ``func`` to aligned whole partitions of the bag arguments.
+
+    Other arguments (Items and Delayed values among them) are passed to every call;
+    ``token`` names the tasks (``token-<hash>``) instead of the function's name, as in Dask.
+
+    Examples
+    --------
+    >>> import cairn.bag as cb
+    >>> b = cb.from_sequence(range(6), npartitions=2)
+    >>> cb.map_partitions(lambda part, k: [x * k for x in part], b, 10).compute()
+    [0, 10, 20, 30, 40, 50]
+    >>> b.map_partitions(len, token="sizes").name.startswith("sizes-")
+    True
+    """
     bags, n = _bag_args(args, kwargs)
     if n is None:
         raise ValueError("map_partitions needs at least one Bag argument")
-    name = f"{funcname(func)}-{tokenize(func, 'map-partitions', args, kwargs)}"
+    name = f"{token or funcname(func)}-{tokenize(func, 'map-partitions', args, kwargs)}"
     deps: list = list(bags)
     exprs: list = []
     for a in args:
@@ -82,4 +101,4 @@ def map_partitions(func: Callable, *args: Any, **kwargs: Any) -> Bag:
                 kw_items.append([k, e])
         kw_expr = (dict, kw_items) if kw_items else None
         dsk[(name, i)] = (chunk.apply_partition, func, call_args, kw_expr)
-    return Bag(dsk, name, n, deps)
+    return _result_type(bags)(dsk, name, n, deps)

@@ -51,9 +51,11 @@ _STREAMING = {chunk.frequencies, chunk.count, chunk.unique, chunk.mean_chunk, ch
 _STREAMING_PARTIALS = {chunk.topk, chunk.reduce_with, chunk.unique}
 
 
-def optimize(dsk: dict, keys: list) -> dict:
+def optimize(dsk: Any, keys: list, fuse_keys: list | None = None, **kwargs: Any) -> dict:
     """``dsk`` with each element-wise step nested, lazily, into the one task that uses its
-    result; ``keys`` (the outputs) are kept. Other tasks are left as they are.
+    result; ``keys`` (the outputs) and ``fuse_keys`` (keys to keep, as in Dask's bag
+    ``optimize``) stay. Other tasks are left as they are. Other keywords (Dask's optimizer
+    options) are accepted and ignored.
 
     Examples
     --------
@@ -64,16 +66,27 @@ def optimize(dsk: dict, keys: list) -> dict:
     >>> len(dsk) < len(freqs.dask)
     True
     """
-    uses: Counter = Counter()
-    for task in dsk.values():
-        _count_uses(task, dsk, uses)
-    for key in keys:
-        uses[key] += 1
     out = dict(dsk)
+    uses: Counter = Counter()
+    for task in out.values():
+        _count_uses(task, out, uses)
+    kept: list = []
+    _flatten_keys([keys, fuse_keys or []], kept)
+    for key in kept:
+        uses[key] += 1
     for key in list(out):
         if key in out:
             out[key] = _fuse_input(out[key], out, uses)
     return out
+
+
+def _flatten_keys(keys: Any, out: list) -> None:
+    """The keys in ``keys``, nested in lists as ``__dask_keys__`` may nest them."""
+    if type(keys) is list:
+        for k in keys:
+            _flatten_keys(k, out)
+    else:
+        out.append(keys)
 
 
 def _count_uses(expr: Any, dsk: dict, uses: Counter) -> None:
@@ -83,6 +96,12 @@ def _count_uses(expr: Any, dsk: dict, uses: Counter) -> None:
     elif type(expr) is list:
         for arg in expr:
             _count_uses(arg, dsk, uses)
+    elif type(expr).__module__ == "dask._task_spec" and hasattr(expr, "dependencies"):
+        # A node of Dask's task spec, in the graph when Dask computes a cairn Bag (its
+        # finalize task): what it depends on is used, and must not be fused away.
+        for key in expr.dependencies:
+            if key in dsk:
+                uses[key] += 1
     else:
         try:
             if expr in dsk:

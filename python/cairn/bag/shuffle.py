@@ -117,6 +117,6 @@ def groupby(b: Bag, grouper: Any, npartitions: int | None = None) -> Bag:
     for j in range(n):
         dsk[(name, j)] = (collect_groups, grouper,
                           [(_bucket, (split, i), j) for i in range(b.npartitions)])
-    return Bag(dsk, name, n, (b,))
+    return type(b)(dsk, name, n, (b,))
 
 

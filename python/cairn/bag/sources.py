@@ -6,13 +6,14 @@ import itertools
 import math
 from typing import Any, Iterable
 
-from ..delayed import Delayed
+from .. import base
+from ..delayed import Delayed, _unpack
 from ..tokenize import tokenize
 from . import chunk
 from .core import Bag, _lit
 from .mapping import _bag_args
 
-__all__ = ["from_sequence", "from_delayed", "range", "concat", "zip"]
+__all__ = ["from_sequence", "from_delayed", "from_url", "range", "concat", "zip"]
 
 _range = range
 
@@ -61,13 +62,78 @@ def from_sequence(seq: Iterable, partition_size: int | None = None,
 
 
 def from_delayed(values: Any) -> Bag:
-    """A Bag with one partition per Delayed value (each should compute to a list)."""
-    if isinstance(values, Delayed):
+    """A Bag with one partition per Delayed value (each should compute to a list, or any
+    iterable: an iterator is made a list).
+
+    ``values`` is one Delayed or a list of them: cairn's, or any object speaking Dask's
+    collection protocol (a ``dask.delayed`` value, a Dask array's ``to_delayed()`` pieces).
+
+    Examples
+    --------
+    >>> import cairn
+    >>> import cairn.bag as cb
+    >>> parts = [cairn.delayed(list)(range(i, i + 2)) for i in (0, 10)]
+    >>> cb.from_delayed(parts).compute()
+    [0, 1, 10, 11]
+    """
+    if _is_one_value(values):
         values = [values]
-    values = list(values)
-    name = f"bag-from-delayed-{tokenize(*values)}"
-    dsk = {(name, i): (chunk.reify, v._key) for i, v in enumerate(values)}
-    return Bag(dsk, name, len(values), values)
+    exprs, deps = [], []
+    for i, v in enumerate(values):
+        if not _is_one_value(v):
+            raise TypeError(f"from_delayed: value {i} is a {type(v).__name__}, not a Delayed; "
+                            "wrap it with cairn.delayed first")
+        key, found = _unpack(v)
+        exprs.append(key)
+        deps.extend(found)
+    name = f"bag-from-delayed-{tokenize(*exprs)}"
+    dsk = {(name, i): (chunk.reify, e) for i, e in enumerate(exprs)}
+    return Bag(dsk, name, len(exprs), deps)
+
+
+def _is_one_value(x: Any) -> bool:
+    """A cairn Delayed, or a single value of another collection speaking Dask's protocol
+    (one output key, as a ``dask.delayed`` value has)."""
+    if isinstance(x, Delayed):
+        return True
+    if isinstance(x, Bag) or not base.is_dask_collection(x):
+        return False
+    return not isinstance(x.__dask_keys__(), list) or len(x.__dask_keys__()) == 1
+
+
+def from_url(urls: str | list[str]) -> Bag:
+    """A Bag of the lines of each URL (``bytes``, line endings kept), one partition per URL,
+    as Dask's ``from_url``. The URLs are read when the bag is computed, with
+    :func:`urllib.request.urlopen` (``http://``, ``https://``, ``file://``).
+
+    Examples
+    --------
+    >>> import cairn.bag as cb
+    >>> cb.from_url(["http://example.com/a.txt", "http://example.com/b.txt"]).npartitions
+    2
+    """
+    if isinstance(urls, str):
+        urls = [urls]
+    urls = list(urls)
+    if not urls:
+        raise ValueError("from_url() got an empty list of URLs")
+    name = f"from_url-{tokenize(urls)}"
+    dsk = {(name, i): (_url_lines, url) for i, url in enumerate(urls)}
+    return Bag(dsk, name, len(urls))
+
+
+def _url_lines(url: str) -> list[bytes]:
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    try:
+        with urlopen(url) as response:
+            return list(response)
+    except OSError as e:  # URLError, HTTPError, a refused connection: say which URL
+        if isinstance(e, HTTPError):
+            e.close()  # its error page's connection, else left open until collected
+        e.add_note(f"cairn.bag.from_url: reading {url}")
+        raise
 
 
 def range(n: int, npartitions: int) -> Bag:  # noqa: A001 - dask.bag.range
