@@ -491,3 +491,14 @@ def test_compute_on_an_executor_given_as_scheduler():
         assert total.compute(scheduler=executor) == 12
     with cairn.config.set(scheduler=synchronous_executor):
         assert cairn.compute(total) == (12,)
+
+
+def test_collections_with_differing_default_schedulers_need_a_scheduler_as_in_dask():
+    # A Dask collection defaults to Dask's threads, cairn's to cairn's: as dask.compute does,
+    # cairn refuses to guess, and computes them together once scheduler= says where.
+    dask_delayed = pytest.importorskip("dask").delayed
+    a, b = cairn.delayed(1) + 1, dask_delayed(10) + 1
+    with pytest.raises(ValueError, match="differing default schedulers"):
+        cairn.compute(a, b)
+    assert cairn.compute(a, b, scheduler="sync") == (2, 11)
+    assert cairn.compute(a, cairn.from_sequence([1, 2]).sum()) == (2, 3)  # cairn's own: one

@@ -15,6 +15,7 @@ is over the rest. Deliberate differences are listed in docs/dask-compat.md.
     python tools/dask_tests.py                 # all files, a table on stdout
     python tools/dask_tests.py test_bag -- -x  # files whose name contains test_bag; pytest args
     python tools/dask_tests.py --failures      # also list every failing test
+    python tools/dask_tests.py test_base --show -- -k persist   # with pytest's output
 """
 
 from __future__ import annotations
@@ -195,7 +196,8 @@ def load_internals() -> dict[str, str]:
     return out
 
 
-def run_file(rel: str, workdir: pathlib.Path, pytest_args: list[str]) -> list[tuple[str, str]]:
+def run_file(rel: str, workdir: pathlib.Path, pytest_args: list[str],
+             show: bool = False) -> list[tuple[str, str]]:
     """Run one rewritten test file; return (test name, outcome) for each test."""
     src = DASK_ROOT / rel
     dst = workdir / rel.replace("/", "_")
@@ -208,8 +210,8 @@ def run_file(rel: str, workdir: pathlib.Path, pytest_args: list[str]) -> list[tu
     if env.get("PYTHONPATH"):  # pytest runs in the temporary folder: relative entries break
         env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in
                                             env["PYTHONPATH"].split(os.pathsep))
-    subprocess.run(cmd, cwd=workdir, env=env, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    quiet = None if show else subprocess.DEVNULL
+    subprocess.run(cmd, cwd=workdir, env=env, stdout=quiet, stderr=quiet)
     results = []
     if not junit.exists():
         return [("<collection>", "error")]
@@ -230,6 +232,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("only", nargs="*", help="run only files whose path contains one of these")
     parser.add_argument("--failures", action="store_true", help="list every failing test")
+    parser.add_argument("--show", action="store_true", help="show pytest's own output")
     args, pytest_args = parser.parse_known_args()
     if "--" in pytest_args:
         pytest_args.remove("--")
@@ -247,7 +250,7 @@ def main() -> int:
         for rel in files:
             name = pathlib.Path(rel).name
             counts = dict(passed=0, failed=0, skipped=0, internal=0)
-            for test, outcome in run_file(rel, workdir, pytest_args):
+            for test, outcome in run_file(rel, workdir, pytest_args, args.show):
                 base = test.split("[")[0]
                 if f"{name}::{test}" in internals or f"{name}::{base}" in internals:
                     counts["internal"] += 1

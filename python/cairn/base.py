@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Hashable, Sequence
 
+from . import config as _config
 from .scheduling import _execute, _flatten, _resolve_scheduler, get_scheduler
 
 __all__ = ["compute", "persist", "get", "optimize", "is_cairn_collection", "is_dask_collection",
@@ -403,6 +404,22 @@ def _merged_graph(collections: Sequence[Any]) -> dict:
     return dsk
 
 
+def _refuse_differing_defaults(collections: Sequence[Any]) -> None:
+    """As Dask: collections whose types name different default schedulers
+    (``__dask_scheduler__``: a Dask Array's is Dask's threads, a cairn Bag's cairn's) are not
+    computed together unless ``scheduler=`` says where."""
+    defaults = set()
+    for c in collections:
+        default = getattr(type(c.collection if type(c) is _DaskProtocol else c),
+                          "__dask_scheduler__", None)
+        if default is not None:
+            defaults.add(default)
+    if len(defaults) > 1:
+        raise ValueError("Compute called on multiple collections with differing default "
+                         "schedulers (cairn's and Dask's, say); pass scheduler= to choose "
+                         "one, e.g. compute(a, b, scheduler='threads')")
+
+
 def _run_collections(collections: Sequence[Any], scheduler: Any = None,
                      num_workers: int | None = None, optimize_graph: bool = True,
                      **kwargs: Any) -> tuple[list, list]:
@@ -411,6 +428,8 @@ def _run_collections(collections: Sequence[Any], scheduler: Any = None,
     Keywords cairn's schedulers do not know are passed to a callable scheduler (as Dask
     passes them to its ``get``) and otherwise ignored, as Dask's own schedulers do."""
     _refuse_get_keyword(kwargs)
+    if scheduler is None and _config.get("scheduler", None) is None:
+        _refuse_differing_defaults(collections)
     dsk = _merged_graph(collections)
     keys = [c.__cairn_keys__() for c in collections]
     if optimize_graph:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from . import config as _config
 from .base import (_as_collection, compute, is_cairn_collection, is_namedtuple_instance,
                    literal, persist)
+from .threaded import get as _threaded_get
 from .tokenize import tokenize, unique_token
 
 __all__ = ["Delayed", "delayed", "apply"]
@@ -251,12 +252,8 @@ class Delayed:
     def __dask_layers__(self) -> tuple:
         return (self._key,)
 
-    @staticmethod
-    def __dask_scheduler__(dsk: Any, keys: Any, **kwargs: Any) -> Any:
-        """Dask's compute() of a cairn Delayed runs on cairn's threads by default."""
-        from .threaded import get
-
-        return get(dsk, keys, **kwargs)
+    # Dask's compute() of a cairn Delayed runs on cairn's threads by default.
+    __dask_scheduler__ = staticmethod(_threaded_get)
 
     @staticmethod
     def __dask_optimize__(dsk: Any, keys: Any, **kwargs: Any) -> Any:

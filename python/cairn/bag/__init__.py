@@ -14,6 +14,7 @@ from .mapping import bag_map as map, map_partitions
 from .sources import concat, from_delayed, from_sequence, from_url, range, zip
 from .text import read_text, to_textfiles
 from .textio import TextDecodeError
+from . import random, utils  # noqa: E402,F401 (submodules, as dask.bag.random and dask.bag.utils)
 
 __all__ = ["Bag", "Item", "TextDecodeError", "compute", "concat", "from_delayed", "from_sequence",
            "from_url", "map", "map_partitions", "range", "read_text", "to_textfiles", "zip"]
