@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 MODULES = ["cairn.base", "cairn.config", "cairn.datasets", "cairn.delayed", "cairn.diagnostics",
-           "cairn.dot", "cairn.bag.core", "cairn.bag.item", "cairn.bag.mapping", "cairn.bag.optimize",
+           "cairn.dot", "cairn.scheduling", "cairn.bag.core", "cairn.bag.item", "cairn.bag.mapping", "cairn.bag.optimize",
            "cairn.bag.sources", "cairn.bag.text", "cairn.bag.utils", "cairn.bag",
            "cairn.tokenize"]
 

@@ -12,13 +12,12 @@ A *collection* is any object whose type defines the cairn collection protocol:
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Callable, Hashable, Sequence
 
 from . import config as _config
+from .containers import _Rebuild, _repack, _Slot, container_parts
 from .scheduling import _execute, _flatten, _resolve_scheduler, get_scheduler
 
 __all__ = ["compute", "persist", "get", "optimize", "is_cairn_collection", "is_dask_collection",
@@ -251,59 +250,6 @@ def _refuse_get_keyword(kwargs: dict) -> None:
                         "compute(scheduler='sync') or compute(scheduler=my_get)")
 
 
-class _Slot:
-    __slots__ = ("index",)
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-
-class _Rebuild:
-    """A container found while searching for collections, to rebuild around their results."""
-
-    __slots__ = ("build", "parts")
-
-    def __init__(self, build: Callable[[list], Any], parts: list) -> None:
-        self.build = build
-        self.parts = parts
-
-
-def is_namedtuple_instance(obj: Any) -> bool:
-    return isinstance(obj, tuple) and hasattr(type(obj), "_fields")
-
-
-def container_parts(obj: Any) -> tuple[Callable[[list], Any], list] | None:
-    """How to search a Python container for collections: ``(build, parts)`` where
-    ``build(new_parts)`` makes the container again; None for anything else. Lists, tuples,
-    sets, dicts (keys and values), namedtuples, dataclass instances and iterators (which
-    become lists) are searched, as Dask does."""
-    typ = type(obj)
-    if typ in (list, tuple, set, frozenset):
-        return typ, list(obj)
-    if typ is dict or typ is OrderedDict:
-        items = list(obj.items())
-        return (lambda parts: typ(zip(parts[:len(items)], parts[len(items):])),
-                [k for k, _ in items] + [v for _, v in items])
-    if is_namedtuple_instance(obj):
-        return (lambda parts: typ(*parts)), list(obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        fields = [f for f in dataclasses.fields(obj) if hasattr(obj, f.name)]
-        return (lambda parts: _build_dataclass(typ, fields, parts),
-                [getattr(obj, f.name) for f in fields])
-    if isinstance(obj, Iterator):
-        return list, list(obj)
-    return None
-
-
-def _build_dataclass(typ: type, fields: list, values: list) -> Any:
-    init = {f.name: v for f, v in zip(fields, values) if f.init}
-    obj = typ(**init)
-    for f, v in zip(fields, values):
-        if not f.init:
-            object.__setattr__(obj, f.name, v)
-    return obj
-
-
 def _unpack(obj: Any, collections: list, traverse: bool, seen: dict | None = None) -> Any:
     """``obj`` with each collection in it replaced by a slot (one per distinct collection,
     when ``seen`` is given) and each searched container by a :class:`_Rebuild`."""
@@ -323,15 +269,6 @@ def _unpack(obj: Any, collections: list, traverse: bool, seen: dict | None = Non
         if found is not None:
             build, parts = found
             return _Rebuild(build, [_unpack(x, collections, traverse, seen) for x in parts])
-    return obj
-
-
-def _repack(obj: Any, results: list) -> Any:
-    typ = type(obj)
-    if typ is _Slot:
-        return results[obj.index]
-    if typ is _Rebuild:
-        return obj.build([_repack(x, results) for x in obj.parts])
     return obj
 
 

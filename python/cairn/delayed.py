@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
 from . import config as _config
-from .base import (_as_collection, compute, is_cairn_collection, is_namedtuple_instance,
-                   literal, persist)
+from .base import _as_collection, compute, is_cairn_collection, literal, persist
+from .containers import is_namedtuple_instance
 from .threaded import get as _threaded_get
 from .tokenize import tokenize, unique_token
 
