@@ -3,6 +3,7 @@
 import random
 import threading
 import time
+from collections import Counter
 
 import pytest
 
@@ -117,6 +118,26 @@ def test_ngram_counts_match_python_across_many_partitions(tmp_path, n):
     assert cairn.compute(*native) == expected
 
 
+def test_bigram_counts_equal_a_python_counter(tmp_path):
+    """Native bigram counts (word-id tuples, sorted runs, k-way merges) are a Counter of
+    "w1 w2" over neighbouring words of each line, keys in order of first occurrence."""
+    paths = []
+    for i in range(3):
+        path = tmp_path / f"b{i}.txt"
+        path.write_bytes(random_text(20 + i).encode("utf-8"))
+        paths.append(str(path))
+    expected = Counter()
+    for path in paths:
+        with open(path, encoding="utf-8") as f:  # universal newlines, as read_text
+            for line in f:
+                w = line.split()
+                expected.update(a + " " + b for a, b in zip(w, w[1:]))
+    grams = cb.read_text(paths, blocksize=300).str.split().ngrams(2).flatten()
+    assert grams.npartitions > 10 and is_native(grams)
+    assert grams.frequencies(split_every=3).compute() == list(expected.items())
+    assert grams.frequencies().topk(5, key=1).compute() == expected.most_common(5)
+
+
 def test_native_matches_dask(corpus):
     db = pytest.importorskip("dask.bag")
     for name, build in PIPELINES.items():
@@ -201,3 +222,80 @@ def test_native_scans_release_the_gil(tmp_path):
     assert result["ALPHA"] == 400_000
     # A Python thread kept running while the scan ran (it would stall if scans held the GIL).
     assert ticks > 100_000 * elapsed, (ticks, elapsed)
+
+
+# --------------------------------------------------------------------------- past 2 GiB
+# Values and partitions past 2 GiB (where 32-bit offsets wrap). They need a few GB of disk
+# in the temporary folder and about three times the data in memory (the block, its Arrow
+# strings, the Python strings), so they run only where that much memory is free.
+
+GiB = 2**30
+
+
+def _available_memory() -> int:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+needs_memory = pytest.mark.skipif(_available_memory() < 10 * GiB,
+                                  reason="needs 10 GB of available memory (values past 2 GiB)")
+
+
+def _write_repeated(path, piece: bytes, times: int, tail: bytes = b"") -> None:
+    with open(path, "wb") as f:
+        chunk = piece * max(1, (64 << 20) // len(piece))
+        per_chunk = len(chunk) // len(piece)
+        left = times
+        while left >= per_chunk:
+            f.write(chunk)
+            left -= per_chunk
+        f.write(piece * left + tail)
+
+
+@pytest.fixture(scope="module")
+def line_past_2_gib(tmp_path_factory):
+    """One line of 2 GiB + 16 bytes, no spaces, ending in "é\\n": (path, its length in str)."""
+    path = tmp_path_factory.mktemp("huge") / "one-line.txt"
+    _write_repeated(path, b"ab", GiB + 8, "é\n".encode())
+    yield str(path), 2 * GiB + 16 + 2
+    path.unlink()
+
+
+@needs_memory
+def test_a_single_line_longer_than_2_GiB_keeps_its_length(line_past_2_gib):
+    path, length = line_past_2_gib
+    assert cb.read_text(path).map(len).compute() == [length]
+
+
+@needs_memory
+def test_a_word_longer_than_2_GiB_is_counted_whole(line_past_2_gib):
+    path, length = line_past_2_gib
+    words = cb.read_text(path).str.split()
+    assert is_native(words)
+    # lists of words (64-bit list and string offsets), then the counting table's keys
+    assert words.map(lambda ws: [len(w) for w in ws]).compute() == [[length - 1]]
+    counts = words.flatten().frequencies().compute()
+    assert [(len(w), c) for w, c in counts] == [(length - 1, 1)]
+
+
+@needs_memory
+def test_a_partition_past_2_GiB_keeps_every_line(tmp_path):
+    """Lines of 1 MiB adding up to more than 2 GiB in one partition, and the same file cut
+    into two blocks, the second starting past 1 GiB."""
+    line = b"x" * (2**20 - 1) + b"\n"
+    path = tmp_path / "many-lines.txt"
+    _write_repeated(path, line, 2048 + 3)
+    expected = [len(line)] * (2048 + 3)
+    try:
+        for blocksize, partitions in ((None, 1), ("1GiB", 2)):
+            bag = cb.read_text(str(path), blocksize=blocksize)
+            assert is_native(bag) and bag.npartitions == partitions
+            assert bag.map(len).compute() == expected, blocksize
+    finally:
+        path.unlink()

@@ -13,7 +13,7 @@ PyObject* Str(std::string_view s) {
   return PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "strict");
 }
 
-PyObject* StringArrayToList(const arrow::StringArray& array, int64_t begin, int64_t end) {
+PyObject* StringArrayToList(const arrow::LargeStringArray& array, int64_t begin, int64_t end) {
   PyObject* list = PyList_New(static_cast<Py_ssize_t>(end - begin));
   if (list == nullptr) return nullptr;
   for (int64_t i = begin; i < end; ++i) {
@@ -28,15 +28,15 @@ PyObject* StringArrayToList(const arrow::StringArray& array, int64_t begin, int6
 }
 
 PyObject* StringsToPython(const text::StringsValue& value) {
-  if (auto* strings = dynamic_cast<const arrow::StringArray*>(value.array.get())) {
+  if (auto* strings = dynamic_cast<const arrow::LargeStringArray*>(value.array.get())) {
     return StringArrayToList(*strings, 0, strings->length());
   }
-  auto* lists = dynamic_cast<const arrow::ListArray*>(value.array.get());
+  auto* lists = dynamic_cast<const arrow::LargeListArray*>(value.array.get());
   if (lists == nullptr) {
     PyErr_SetString(PyExc_TypeError, "unexpected native array type");
     return nullptr;
   }
-  auto items = std::static_pointer_cast<arrow::StringArray>(lists->values());
+  auto items = std::static_pointer_cast<arrow::LargeStringArray>(lists->values());
   PyObject* out = PyList_New(static_cast<Py_ssize_t>(lists->length()));
   if (out == nullptr) return nullptr;
   for (int64_t i = 0; i < lists->length(); ++i) {

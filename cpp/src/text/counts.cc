@@ -14,7 +14,7 @@ size_t CountsTable::Insert(std::string_view key, uint64_t hash, uint64_t slot, i
   Entry e{};
   e.hash = hash;
   e.count = count;
-  e.length = static_cast<uint32_t>(key.size());
+  e.length = key.size();
   if (e.length <= kInline) {
     std::memcpy(e.key.bytes, key.data(), key.size());
   } else {

@@ -108,9 +108,10 @@ struct PipelineRunner::State {
   int64_t count = 0;
   std::shared_ptr<CountsValue> counts;
   std::shared_ptr<CountsTable> table;
-  arrow::StringBuilder strings;
-  std::unique_ptr<arrow::ListBuilder> list_builder;
-  arrow::StringBuilder* list_values = nullptr;
+  // 64-bit offsets: one line, or one partition's lines, may pass 2 GiB.
+  arrow::LargeStringBuilder strings;
+  std::unique_ptr<arrow::LargeListBuilder> list_builder;
+  arrow::LargeStringBuilder* list_values = nullptr;
   Status error;
   // Steps are [lower|upper]? split flatten and the sink counts: words of whole texts.
   bool words_fast_path = false;
@@ -175,9 +176,10 @@ PipelineRunner::PipelineRunner(std::vector<TextOp> ops, SinkKind sink, int64_t p
     }
   }
   if (sink == SinkKind::kCollect && st.ends_in_list) {
-    auto values = std::make_shared<arrow::StringBuilder>();
+    auto values = std::make_shared<arrow::LargeStringBuilder>();
     st.list_values = values.get();
-    st.list_builder = std::make_unique<arrow::ListBuilder>(arrow::default_memory_pool(), values);
+    st.list_builder =
+        std::make_unique<arrow::LargeListBuilder>(arrow::default_memory_pool(), values);
   }
 }
 
@@ -233,7 +235,7 @@ void PipelineRunner::State::SinkString(std::string_view s) {
     case SinkKind::kFrequencies:
     case SinkKind::kDistinct: table->Add(s); break;
     case SinkKind::kCollect:
-      if (error.ok()) error = strings.Append(s.data(), static_cast<int32_t>(s.size()));
+      if (error.ok()) error = strings.Append(s.data(), static_cast<int64_t>(s.size()));
       break;
   }
 }
@@ -247,7 +249,7 @@ void PipelineRunner::State::SinkList(const std::vector<std::string_view>& items)
   error = list_builder->Append();
   for (auto item : items) {
     if (!error.ok()) return;
-    error = list_values->Append(item.data(), static_cast<int32_t>(item.size()));
+    error = list_values->Append(item.data(), static_cast<int64_t>(item.size()));
   }
 }
 

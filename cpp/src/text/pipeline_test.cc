@@ -15,7 +15,7 @@ std::vector<std::string> Collect(std::string_view text, std::vector<TextOp> ops)
   auto value = runner.Finish();
   EXPECT_TRUE(value.ok()) << value.status();
   auto* strings = dynamic_cast<StringsValue*>(value->get());
-  auto array = std::static_pointer_cast<arrow::StringArray>(strings->array);
+  auto array = std::static_pointer_cast<arrow::LargeStringArray>(strings->array);
   std::vector<std::string> out;
   for (int64_t i = 0; i < array->length(); ++i) out.emplace_back(array->GetView(i));
   return out;

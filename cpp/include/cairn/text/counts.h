@@ -55,7 +55,7 @@ class CountsTable {
   struct Entry {
     uint64_t hash;
     int64_t count;
-    uint32_t length;
+    uint64_t length;  // 64 bits (free: padding otherwise): a word may pass 4 GiB
     union {
       char bytes[kInline];  // zero-padded
       uint64_t words[2];

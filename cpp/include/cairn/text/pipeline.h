@@ -39,7 +39,8 @@ enum class SinkKind {
   kDistinct,     // CountsValue, keys only
 };
 
-/// Elements as Arrow arrays: a StringArray, or a ListArray of strings after a split.
+/// Elements as Arrow arrays with 64-bit offsets: a LargeStringArray, or a LargeListArray of
+/// large strings after a split (a line, or a partition's text, may pass 2 GiB).
 class StringsValue final : public Value {
  public:
   explicit StringsValue(std::shared_ptr<arrow::Array> array) : array(std::move(array)) {}
