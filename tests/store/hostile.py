@@ -112,7 +112,8 @@ def assert_readable_error(message: str, names: tuple[str, ...]) -> None:
 class FolderVictim:
     """A repository that tracks the folder `data/` (two files, pushed to `evil`) and a clone
     of it. `forge_manifest` commits, as an attacker with push access would, a pointer to a
-    crafted manifest that the attacker also put on `evil`."""
+    crafted manifest that the attacker also put on `evil` (`clone_and_pull` first: the clone
+    already has the real data)."""
 
     def __init__(self, tmp_path: Path, capsys):
         self.tmp = tmp_path
@@ -143,9 +144,18 @@ class FolderVictim:
         forge.write_pack(self.evil / "packs", [forge.Entry(forge.MANIFEST, mid, body)])
         total = sum(size for _, _, size in entries)
         (self.owner.root / "data.cairn").write_text(forge.pointer_dir(mid, total, len(entries)))
-        self.owner.git("commit", "-qam", "forged folder")
-        git(self.tmp, "clone", "-q", str(self.owner.root), str(self.clone_root))
+        self.owner.git("add", "-A")
+        self.owner.git("commit", "-qm", "forged folder")
+        if self.clone_root.exists():  # a clone made before: it fetches the new commit
+            self.clone.git("pull", "-q", "--ff-only")
+        else:
+            git(self.tmp, "clone", "-q", str(self.owner.root), str(self.clone_root))
         return mid.hex()
+
+    def clone_and_pull(self) -> None:
+        """A clone with the real data checked out (and in its cache) before any forgery."""
+        git(self.tmp, "clone", "-q", str(self.owner.root), str(self.clone_root))
+        self.clone("pull")
 
     def assert_nothing_written(self):
         """No file outside data/ appeared (in the clone, beside it, or in its .git), and the

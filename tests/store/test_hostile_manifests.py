@@ -86,3 +86,27 @@ def test_manifest_claiming_a_size_the_file_does_not_have_is_refused(folder, size
     mid = folder.forge_manifest([("a.txt", folder.oid("a.txt"), size)])
     said = assert_manifest_refused(folder, (mid, "a.txt"), listing=True)
     assert f"says {size} bytes" in said["pull"], said["pull"]
+
+
+def test_manifest_lying_about_a_size_the_cache_has_the_data_for_is_refused(folder):
+    """Nothing to fetch: the clone already holds a.txt's data, and the new commit's manifest
+    says it has another size. Fetches and reads refuse; the files checked out stay."""
+    folder.clone_and_pull()
+    mid = folder.forge_manifest([("a.txt", folder.oid("a.txt"), 999),
+                                 ("b.txt", folder.oid("b.txt"), 2000)])
+    for command in ("fetch", "pull"):
+        out = folder.clone(command, expect=2)
+        assert_clear(out, (mid,))
+        assert "entry 'a.txt') says 999 bytes" in out, out
+    assert_clear(folder.clone("checkout", expect=2), (mid,))  # the manifest was not stored
+    out = folder.clone("fsck", "-r", "origin", expect=1)
+    assert mid in out and "'a.txt' as 999 bytes" in out and "git log -- data.cairn" in out, out
+    folder.assert_nothing_written()
+    with pytest.raises(CairnError, match="a.txt.* says 999 bytes"):
+        cairn.data.read_bytes(str(folder.clone_root / "data" / "a.txt"), repo=folder.clone_root)
+    # The listing fetch of cairn.data stored the manifest (well-formed, hashing to its id):
+    # with the data at hand, fsck names it, and the user what brought it.
+    out = folder.clone("fsck", expect=1)
+    assert mid in out and "'a.txt' as 999 bytes" in out and "git log -- data.cairn" in out, out
+    for name, data in folder.files.items():
+        assert (folder.clone_root / "data" / name).read_bytes() == data

@@ -584,6 +584,10 @@ def fsck(repo: Repo, progress: Progress = _no_progress, remote: str | None = Non
             continue
         if d.file.endswith(POINTER_SUFFIX):
             d.hint = "restore it with `git checkout -- FILE` or `cairn add` its data again"
+        elif "manifest: refused" in d.what:  # it verifies: no copy anywhere is better
+            d.hint = ("no remote has a better copy: it was made this way. `git log -- "
+                      f"{(d.used_by or ['FOLDER'])[0]}.cairn` shows the commit that brought it; "
+                      "check out a revision you trust")
         elif name is not None:
             d.hint = (f"`cairn push` does not replace a damaged copy: delete {Path(d.file).name} "
                       f"(and its .idx) on remote {name} and `cairn push --all-commits` from a "
