@@ -79,6 +79,25 @@ def test_mutated_pointer_files_are_read_or_refused_with_a_cairn_error(tracked):
     assert outcomes["refused"] > outcomes["read"]
 
 
+def test_mutated_pointer_texts_parse_or_raise_a_cairn_error_naming_the_file(tracked):
+    """The binding's parser directly, many more inputs; texts that are not UTF-8 reach it
+    as str with lone surrogates (surrogateescape), which the binding cannot pass on."""
+    repo, _ = tracked
+    seed = (repo.root / "data.bin.cairn").read_bytes()
+    rng = random.Random(3)
+    refused = 0
+    for _ in range(ITERATIONS or 20000):
+        text = mutate(rng, seed).decode("utf-8", "surrogateescape")
+        try:
+            kind, oid, size, _, _ = parse_pointer(text, "data.bin.cairn")
+        except CairnError as e:
+            assert str(e).startswith("data.bin.cairn: malformed cairn pointer"), str(e)
+            refused += 1
+        else:
+            assert kind in ("file", "dir") and len(oid) == 64 and size >= 0
+    assert refused > (ITERATIONS or 20000) * 0.9
+
+
 def run(root, capsys, *args) -> tuple[int, str]:
     """`cairn ARGS` in-process in `root`: its exit code and what it printed."""
     old = os.getcwd()

@@ -767,3 +767,6 @@ def parse_pointer(text: str, where: str) -> tuple[str, str, int, bool, int]:
         return _store.parse_pointer(text, where)
     except ValueError as e:
         raise CairnError(str(e)) from None
+    except TypeError:  # a str the binding cannot pass on (lone surrogates: bytes not UTF-8)
+        raise CairnError(f"{_shown(where)}: malformed cairn pointer (not UTF-8 text; restore it "
+                         f"with `git checkout -- {_shown(where)}` or re-run `cairn add`)") from None
