@@ -25,10 +25,20 @@ def recipe(file_size: int, chunks: list[tuple[bytes, int]], checksum: bool = Tru
     return body + (sha(body) if checksum else b"\0" * 32)
 
 
-def manifest(entries: list[tuple[str, bytes, int]]) -> bytes:
-    """A manifest payload of (path, oid, size), written in the order given."""
-    lines = ["cairn-manifest 1"] + [f"{oid.hex()} {size} 644 {path}" for path, oid, size in entries]
-    return ("\n".join(lines) + "\n").encode()
+def manifest(entries: list[tuple[str | bytes, bytes, int]]) -> bytes:
+    """A manifest payload of (path, oid, size), written in the order given; a path given as
+    bytes is written as it is (names that are not UTF-8)."""
+    lines = [b"cairn-manifest 1"]
+    for path, oid, size in entries:
+        name = path if isinstance(path, bytes) else path.encode()
+        lines.append(f"{oid.hex()} {size} 644 ".encode() + name)
+    return b"\n".join(lines) + b"\n"
+
+
+def pointer_dir(manifest_id: bytes, size: int, files: int) -> str:
+    """The text of a folder's pointer file."""
+    return (f"cairn-pointer 1\nkind dir\noid sha256:{manifest_id.hex()}\nsize {size}\n"
+            f"files {files}\n")
 
 
 @dataclass
@@ -68,6 +78,32 @@ def index(records: list[tuple], count: int | None = None, sort: bool = True) -> 
     for rid, type_, codec, stored_size, offset, raw_size in rows:
         body += rid + struct.pack("<BBHIQQ", type_, codec, 0, stored_size, offset, raw_size)
     return body + sha(body)
+
+
+def read_index(path: Path) -> list[tuple]:
+    """The records of an index file (id, type, codec, stored_size, offset, raw_size)."""
+    return read_index_bytes(path.read_bytes())
+
+
+def read_index_bytes(data: bytes) -> list[tuple]:
+    count = struct.unpack_from("<Q", data, 8)[0]
+    out = []
+    for i in range(count):
+        at = 16 + 56 * i
+        type_, codec, _, stored_size, offset, raw_size = struct.unpack_from("<BBHIQQ", data, at + 32)
+        out.append((data[at: at + 32], type_, codec, stored_size, offset, raw_size))
+    return out
+
+
+def rewrite_index(packs_dir: Path, name: str, records: list[tuple], sort: bool = True) -> str:
+    """Replaces pack `name`'s index with one of `records`, renaming the pack to the new
+    index's name as cairn names packs. Returns the new name."""
+    idx = index(records, sort=sort)
+    new = "pack-" + idx[-32:].hex()
+    (packs_dir / f"{name}.pack").rename(packs_dir / f"{new}.pack")
+    (packs_dir / f"{name}.idx").unlink()
+    (packs_dir / f"{new}.idx").write_bytes(idx)
+    return new
 
 
 def write_pack(packs_dir: Path, entries: list[Entry], records: list[tuple] | None = None,

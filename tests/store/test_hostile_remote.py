@@ -1,63 +1,17 @@
-"""Crafted remotes: a remote is not trusted. Every file read or written must match its
-pointer's oid, every object its id, and a hostile pack, index, recipe or manifest ends in a
-clear error with nothing wrong written to the work tree or the local store."""
+"""Crafted remotes, recipes: a remote is not trusted. Every file read or written must match
+its pointer's oid, and a forged or inconsistent recipe ends in a clear error on every user
+path with nothing wrong written to the work tree or the local store. (Packs and indexes:
+test_hostile_packs.py; manifests: test_hostile_manifests.py.)"""
 
 from __future__ import annotations
-
-import hashlib
-import os
-import shutil
-import struct
-from pathlib import Path
 
 import pytest
 
 import cairn.data
-from cairn._core import store as _store
 from cairn.data.repo import CairnError
 
 import forge
-from store_helpers import Cli, git, new_repo
-
-
-class Victim:
-    """A repository that tracks data.bin (committed), a clone of it whose default remote is
-    `evil` (a folder the attacker fills), and the bytes and oid of data.bin."""
-
-    def __init__(self, tmp_path: Path, capsys, size: int):
-        self.tmp = tmp_path
-        self.evil = tmp_path / "evil"
-        self.owner = Cli(tmp_path / "work", capsys)
-        new_repo(self.owner.root)
-        self.owner("init")
-        self.owner("remote", "add", "origin", str(self.evil))
-        self.data = os.urandom(size)
-        (self.owner.root / "data.bin").write_bytes(self.data)
-        self.owner("add", "data.bin")
-        self.owner.git("add", "-A")
-        self.owner.git("commit", "-qm", "data")
-        self.oid = hashlib.sha256(self.data).hexdigest()
-        git(tmp_path, "clone", "-q", str(self.owner.root), str(tmp_path / "clone"))
-        self.clone = Cli(tmp_path / "clone", capsys)
-
-    @property
-    def packs(self) -> Path:
-        return self.evil / "packs"
-
-    def local_store(self):
-        return _store.ObjectStore.open(str(self.clone.root / ".cairn" / "cache" / "packs"))
-
-    def assert_nothing_wrong_stored(self):
-        """The clone's work tree has no data.bin but the right one, and its store holds
-        nothing that fails verification, and no copy of data.bin's oid unless right."""
-        target = self.clone.root / "data.bin"
-        assert not target.exists() or target.read_bytes() == self.data
-        assert not [p for p in self.clone.root.iterdir() if p.name.startswith(".cairn-tmp-")]
-        store = self.local_store()
-        if store.contains(self.oid):
-            with cairn.data.open(str(self.clone.root / "data.bin"), repo=self.clone.root) as f:
-                assert f.read() == self.data
-        assert "every pack and object verified" in self.clone("fsck")
+from hostile import Victim, assert_refused_everywhere
 
 
 @pytest.fixture
@@ -126,3 +80,53 @@ def test_remote_fsck_names_a_forged_recipe(request, pieces):
     forge.write_pack(v.packs, forged_recipe(v, pieces))
     out = v.clone("fsck", "--remote", "origin", expect=1)
     assert v.oid in out, out
+
+
+@pytest.mark.parametrize("pieces", [1, 2])
+def test_forged_recipe_is_refused_by_every_user_path(request, pieces):
+    v = sized_victim(request, pieces)
+    forge.write_pack(v.packs, forged_recipe(v, pieces))
+    said = assert_refused_everywhere(v, (v.oid,))
+    assert "origin" in said["pull"] and "forged or damaged" in said["pull"], said["pull"]
+    assert not v.local_store().contains(v.oid)
+
+
+def real_chunks(v: Victim, pieces: int) -> list[forge.Entry]:
+    step = -(-len(v.data) // pieces)
+    return [forge.chunk(v.data[i: i + step]) for i in range(0, len(v.data), step)]
+
+
+def recipe_entry(v: Victim, file_size: int, chunks: list[tuple[bytes, int]]) -> forge.Entry:
+    return forge.Entry(forge.RECIPE, bytes.fromhex(v.oid), forge.recipe(file_size, chunks))
+
+
+def test_recipe_whose_chunk_sizes_do_not_add_up_to_its_total_is_refused(victim):
+    chunks = real_chunks(victim, 2)
+    listed = [(c.id, len(c.stored)) for c in chunks]
+    listed[1] = (listed[1][0], listed[1][1] - 1)  # a valid checksum, one byte short
+    forge.write_pack(victim.packs, chunks + [recipe_entry(victim, len(victim.data), listed)])
+    said = assert_refused_everywhere(victim, (victim.oid,))
+    assert "do not add up" in said["fsck -r"], said["fsck -r"]
+
+
+def test_recipe_listing_sizes_its_chunks_do_not_have_is_refused(victim):
+    chunks = real_chunks(victim, 2)
+    first, second = (len(c.stored) for c in chunks)
+    listed = [(chunks[0].id, first + 5), (chunks[1].id, second - 5)]  # the total is right
+    forge.write_pack(victim.packs, chunks + [recipe_entry(victim, len(victim.data), listed)])
+    assert_refused_everywhere(victim, (victim.oid,))
+
+
+def test_recipe_whose_total_is_not_the_pointers_size_is_refused(victim):
+    chunks = real_chunks(victim, 2) + [forge.chunk(b"tail")]  # consistent, 4 bytes too long
+    listed = [(c.id, len(c.stored)) for c in chunks]
+    forge.write_pack(victim.packs, chunks + [recipe_entry(victim, len(victim.data) + 4, listed)])
+    assert_refused_everywhere(victim, (victim.oid,))
+
+
+def test_recipe_naming_chunks_the_remote_lacks_is_refused(victim):
+    chunks = real_chunks(victim, 3)
+    listed = [(c.id, len(c.stored)) for c in chunks]
+    forge.write_pack(victim.packs, chunks[:2] + [recipe_entry(victim, len(victim.data), listed)])
+    said = assert_refused_everywhere(victim, (chunks[2].id.hex()[:12], victim.oid))
+    assert "origin" in said["fetch"], said["fetch"]

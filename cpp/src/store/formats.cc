@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "cairn/text/utf8.h"
 #include "little_endian.h"
 
 namespace cairn::store {
@@ -77,9 +78,26 @@ Result<Recipe> DecodeRecipe(std::string_view data, const std::string& where) {
   return r;
 }
 
+std::string EscapeNonUtf8(std::string_view text) {
+  std::string out;
+  while (true) {
+    const int64_t bad = text::FindInvalidUtf8(text);
+    if (bad < 0) break;
+    out.append(text.substr(0, static_cast<size_t>(bad)));
+    static const char kHex[] = "0123456789abcdef";
+    const auto byte = static_cast<uint8_t>(text[static_cast<size_t>(bad)]);
+    out += "\\x";
+    out += kHex[byte >> 4];
+    out += kHex[byte & 15];
+    text.remove_prefix(static_cast<size_t>(bad) + 1);
+  }
+  out.append(text);
+  return out;
+}
+
 Status ValidateRelativePath(std::string_view path, const std::string& where) {
   auto refuse = [&](const char* why) {
-    return Status::Invalid(where, ": refusing path '", path, "': ", why);
+    return Status::Invalid(where, ": refusing path '", EscapeNonUtf8(path), "': ", why);
   };
   if (path.empty()) return refuse("it is empty");
   if (path.front() == '/') return refuse("it is absolute");

@@ -14,6 +14,8 @@
 #include <unordered_set>
 
 #include "cairn/io/file_io.h"
+#include "cairn/store/formats.h"
+#include "cairn/text/utf8.h"
 #include "cairn/store/materializer.h"
 
 namespace cairn::store {
@@ -237,12 +239,20 @@ Result<Closure> CollectClosure(const std::vector<const ObjectStore*>& sources,
     }
     return Found{};
   };
-  auto add_file = [&](const Digest& oid, uint64_t size) -> Status {
+  // `named` says whose size `size` is (a pointer's, or a manifest entry's), for errors.
+  auto add_file = [&](const Digest& oid, uint64_t size, const std::string& named) -> Status {
     if (!seen.insert(oid).second) return Status::OK();
     CAIRN_ASSIGN_OR_RAISE(auto top, locate(oid, false, size));
     if (top.store == nullptr) {
       out.missing.push_back(oid);
       return Status::OK();
+    }
+    if (top.type == ObjectType::kChunk && top.raw_size != size) {
+      // The chunk is what its id says; the size beside the oid (a pointer's or a manifest's)
+      // is what lies, so no source can repair it.
+      return Status::Invalid("file ", oid.ToHex(), " has ", top.raw_size, " bytes in '",
+                             top.store->dir(), "' but ", named, " says ", size,
+                             " bytes (forged or damaged)");
     }
     out.ids.push_back(oid);
     if (top.type == ObjectType::kChunk) {
@@ -260,7 +270,7 @@ Result<Closure> CollectClosure(const std::vector<const ObjectStore*>& sources,
   };
   for (const auto& root : roots) {
     if (root.kind == Pointer::Kind::kFile) {
-      CAIRN_RETURN_NOT_OK(add_file(root.oid, root.size));
+      CAIRN_RETURN_NOT_OK(add_file(root.oid, root.size, "its pointer"));
       continue;
     }
     if (!seen.insert(root.oid).second) continue;
@@ -270,7 +280,10 @@ Result<Closure> CollectClosure(const std::vector<const ObjectStore*>& sources,
       continue;
     }
     out.ids.push_back(root.oid);
-    for (const auto& e : top.entries) CAIRN_RETURN_NOT_OK(add_file(e.oid, e.size));
+    for (const auto& e : top.entries) {
+      CAIRN_RETURN_NOT_OK(add_file(e.oid, e.size, "manifest " + root.oid.ToHex() + " (entry '" +
+                                                      EscapeNonUtf8(e.path) + "')"));
+    }
   }
   return out;
 }
@@ -479,6 +492,40 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
   return stats;
 }
 
+namespace {
+
+// Why a manifest that verified is still refused ("" if it is not): entries that fail to
+// parse or escape the folder, names that are not UTF-8 (no `cairn add` writes those), or
+// sizes that the data this store has for an entry does not have.
+std::string RefusedManifest(const ObjectStore& store, std::string_view text, const Digest& id) {
+  auto entries = DecodeManifest(text, "manifest " + id.ToHex());
+  if (!entries.ok()) return "refused (crafted): " + entries.status().message();
+  for (const auto& e : *entries) {
+    const std::string name = EscapeNonUtf8(e.path);
+    if (text::FindInvalidUtf8(e.path) >= 0) {
+      return "refused (crafted): it lists '" + name + "', a name that is not valid UTF-8";
+    }
+    auto copies = store.Find(e.oid);
+    if (copies.empty()) continue;
+    uint64_t size = copies[0].record.raw_size;
+    if (copies[0].record.type == ObjectType::kRecipe) {
+      auto payload = store.Read(e.oid);
+      auto recipe = payload.ok() ? DecodeRecipe(AsView(**payload), "recipe " + e.oid.ToHex())
+                                 : Result<Recipe>(payload.status());
+      if (!recipe.ok()) continue;  // named as the recipe's own damage
+      size = recipe->file_size;
+    }
+    if (size != e.size) {
+      return "refused (forged or damaged): it lists '" + name + "' as " +
+             std::to_string(e.size) + " bytes but its data (file " + e.oid.ToHex() + ") has " +
+             std::to_string(size);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 Result<std::vector<Damage>> Verify(const ObjectStore& store, const ProgressFn& progress) {
   std::vector<Damage> damage;
   for (const auto& idx : store.damaged_indexes())
@@ -521,6 +568,11 @@ Result<std::vector<Damage>> Verify(const ObjectStore& store, const ProgressFn& p
         bad("content does not match its id");
       } else if (r.type == ObjectType::kRecipe) {
         recipes.emplace(r.id, path);
+      } else if (r.type == ObjectType::kManifest) {
+        // It hashes to its id, but only what `cairn add` writes may be checked out.
+        if (std::string why = RefusedManifest(store, AsView(**payload), r.id); !why.empty()) {
+          bad(why);
+        }
       }
     }
     done += bytes.size();

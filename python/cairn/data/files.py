@@ -105,7 +105,7 @@ def _ensure(repo: Repo, text: str, pointer_rel: str, top_only: bool = False) -> 
     """Fetches from the default remote what the cache lacks to read one pointer (with
     top_only, just its top object: a folder's listing). What arrives is verified: every
     object against its id, every recipe by the file its chunks make."""
-    from .ops import _closure, _copy
+    from .ops import _closure, _copy, missing_on_remote
 
     cache = repo.cache()
     kind, oid, _, _, _ = parse_pointer(text, pointer_rel)
@@ -115,16 +115,21 @@ def _ensure(repo: Repo, text: str, pointer_rel: str, top_only: bool = False) -> 
         _, missing, _, _ = _closure([cache], [(text, pointer_rel)], "the cache")
         if not missing:
             return
-    name, remote = repo.remote_store(None)
+    try:
+        name, remote = repo.remote_store(None)
+    except CairnError as e:  # "no remote configured": say what it was needed for
+        raise CairnError(f"the data of '{pointer_rel[: -len(POINTER_SUFFIX)]}' is not in the "
+                         f"cache, and {e}") from None
     if top_only:
         ids, missing = ([oid], []) if remote.contains(oid) else ([], [oid])
     else:
         ids, missing, _, _ = _closure([cache, remote], [(text, pointer_rel)],
                                       f"the cache or remote '{name}'")
     if missing:
-        raise CairnError(
-            f"the data of '{pointer_rel[: -len(POINTER_SUFFIX)]}' is neither in the cache nor on "
-            f"remote '{name}'; run `cairn push --all-commits` where it was added")
+        raise missing_on_remote(name, remote, missing,
+                                f"'{pointer_rel[: -len(POINTER_SUFFIX)]}'")
+    if kind == "dir" and not cache.contains(oid):  # refused before it is stored
+        manifest_entries(remote, oid, pointer_rel)
     with repo.lock():
         _copy(name, remote, repo.cache(), ids, [], repo, f"fetch from {name}",
               lambda description, total: None, time.perf_counter(), pointers=[(text, pointer_rel)])

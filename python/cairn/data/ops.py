@@ -236,10 +236,10 @@ def checkout(repo: Repo, paths: list[str] | None = None, force: bool = False,
             text = repo.read_pointer(pointer_rel)
             kind, oid, size, _, _ = parse_pointer(text, pointer_rel)
             full = repo.data_path(pointer_rel)
+            if kind == "dir":  # refuses names that are not UTF-8 before anything is written
+                _manifest_or_none(cache, oid, pointer_rel)
             if not force:
                 _refuse_unsaved(repo, cache, full, kind, oid, pointer_rel)
-            elif kind == "dir":
-                _manifest_or_none(cache, oid, pointer_rel)  # refuses names that are not UTF-8
             plans.append((pointer_rel, text, kind, oid, size, full))
         for pointer_rel, text, kind, oid, size, full in plans:
             data_rel = pointer_rel[: -len(POINTER_SUFFIX)]
@@ -333,6 +333,22 @@ def push(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
                 "`cairn add` the data again")
         return _copy(name, cache, dest, ids, [], repo, f"push to {name}", progress, start,
                      level, pointers)
+
+
+def missing_on_remote(name: str, source, missing: list[str], needed_by: str) -> CairnError:
+    """The error for objects that neither the cache nor remote `name` has: a damaged index
+    there (what it lists cannot be read) or data never pushed."""
+    if source.damaged_indexes():
+        bad = ", ".join(Path(p).name for p in source.damaged_indexes())
+        return CairnError(
+            f"{len(missing)} object(s) needed by {needed_by} are neither in the cache nor in a "
+            f"readable index of remote '{name}' (e.g. {missing[0][:12]}): its {bad} is damaged. "
+            f"`cairn fsck --remote {name}` names the damage; delete that pack and index there "
+            "and `cairn push --all-commits` from a clone whose `cairn fsck` passes")
+    return CairnError(
+        f"{len(missing)} object(s) needed by {needed_by} are neither in the cache nor on remote "
+        f"'{name}' (e.g. {missing[0][:12]}); run `cairn push` (or `cairn push --all-commits` "
+        "for older revisions) where the data was added")
 
 
 def _closure(sources: list, pointers: list[tuple[str, str]], where: str):
@@ -437,21 +453,19 @@ def fetch(repo: Repo, remote: str | None = None, paths: list[str] | None = None,
         ids, missing, _, damaged = _closure([cache, source], pointers,
                                             f"the cache or remote '{name}'")
         if missing:
-            raise CairnError(
-                f"{len(missing)} object(s) needed by the pointers are neither in the cache nor "
-                f"on remote '{name}' (e.g. {missing[0][:12]}); run `cairn push` (or `cairn push "
-                "--all-commits` for older revisions) where the data was added")
+            raise missing_on_remote(name, source, missing, "the pointers")
         # Manifests and recipes the cache has only bad copies of come again from the remote.
         repair = sorted(set(repair or []) | set(damaged))
-        result = _copy(name, source, cache, ids, repair, repo, f"fetch from {name}", progress,
-                       start, pointers=pointers)
-        for text, where in pointers:  # before anything is checked out from them
+        for text, where in pointers:  # before anything is stored or checked out from them
             kind, oid, _, _, _ = parse_pointer(text, where)
             if kind == "dir":
+                good_here = cache.contains(oid) and oid not in repair
                 try:
-                    manifest_entries(cache, oid, where)
+                    manifest_entries(cache if good_here else source, oid, where)
                 except CairnError as e:
                     raise CairnError(f"refusing what remote '{name}' has for {e}") from None
+        result = _copy(name, source, cache, ids, repair, repo, f"fetch from {name}", progress,
+                       start, pointers=pointers)
     if repair:
         with repo.lock(exclusive=True):  # it deletes packs
             _store.drop_damaged_copies(repo.cache(), repair, str(repo.tmp))
@@ -570,6 +584,10 @@ def fsck(repo: Repo, progress: Progress = _no_progress, remote: str | None = Non
             continue
         if d.file.endswith(POINTER_SUFFIX):
             d.hint = "restore it with `git checkout -- FILE` or `cairn add` its data again"
+        elif "manifest: refused" in d.what:  # it verifies: no copy anywhere is better
+            d.hint = ("no remote has a better copy: it was made this way. `git log -- "
+                      f"{(d.used_by or ['FOLDER'])[0]}.cairn` shows the commit that brought it; "
+                      "check out a revision you trust")
         elif name is not None:
             d.hint = (f"`cairn push` does not replace a damaged copy: delete {Path(d.file).name} "
                       f"(and its .idx) on remote {name} and `cairn push --all-commits` from a "

@@ -123,8 +123,9 @@ def scan_directory(full: Path, where: str) -> list:
 
 def manifest_entries(store, oid: str, where: str) -> list:
     """The entries of manifest ``oid`` in ``store`` (path, oid, size, executable). A manifest
-    naming a file that is not UTF-8 (none that `cairn add` writes) is a CairnError naming the
-    manifest and the names."""
+    naming a file that is not UTF-8 (none that `cairn add` writes), a damaged one, or one
+    whose entries are refused (paths that escape the folder, duplicates ...) is a CairnError
+    naming ``where``, the manifest and what is wrong."""
     try:
         return _store.Materializer.make(store, 1).read_manifest(oid)
     except UnicodeDecodeError:
@@ -142,6 +143,11 @@ def manifest_entries(store, oid: str, where: str) -> list:
             f"{names}; no `cairn add` writes such a "
             "manifest. Rename the files where the folder was added and `cairn add` it "
             "again") from None
+    except ValueError as e:  # damaged here, or crafted: paths that escape, unsorted, ...
+        raise CairnError(
+            f"{where}: {e}\n(`cairn fsck` lists damage in the cache; a manifest that verifies "
+            f"but lists such entries was crafted: `git log -- {where}` shows who committed "
+            "it)") from None
 
 
 @dataclasses.dataclass
@@ -761,3 +767,6 @@ def parse_pointer(text: str, where: str) -> tuple[str, str, int, bool, int]:
         return _store.parse_pointer(text, where)
     except ValueError as e:
         raise CairnError(str(e)) from None
+    except TypeError:  # a str the binding cannot pass on (lone surrogates: bytes not UTF-8)
+        raise CairnError(f"{_shown(where)}: malformed cairn pointer (not UTF-8 text; restore it "
+                         f"with `git checkout -- {_shown(where)}` or re-run `cairn add`)") from None

@@ -51,6 +51,10 @@ Result<std::vector<ManifestEntry>> DecodeManifest(std::string_view text, const s
 /// Invalid naming `where` otherwise.
 Status ValidateRelativePath(std::string_view path, const std::string& where);
 
+/// `text` with every byte that is not part of valid UTF-8 written as \xNN (Python's
+/// "backslashreplace"), so that error messages naming crafted paths are valid text.
+std::string EscapeNonUtf8(std::string_view text);
+
 /// The content of a `.cairn` pointer file.
 struct Pointer {
   enum class Kind { kFile, kDir };

@@ -24,7 +24,7 @@ struct Closure {
 /// Walks `roots` (file and directory pointers) through manifests and recipes, reading them
 /// from the first of `sources` that has a good copy: a manifest must hash to its id and a
 /// recipe must parse and be of the size its pointer gives (its chunks are checked when the
-/// file is read or copied). A source with only bad copies is listed in `damaged` (so a
+/// file is read or copied), and a one-chunk file's chunk must be of that size. A source with only bad copies is listed in `damaged` (so a
 /// fetch can repair it from the next source). Invalid when no source has a good copy.
 Result<Closure> CollectClosure(const std::vector<const ObjectStore*>& sources,
                                const std::vector<Pointer>& roots);
@@ -60,7 +60,9 @@ struct Damage {
 };
 
 /// Reads every pack and index of `store` and checks everything: pack names against their
-/// content, indexes against their packs, every object against its hash.
+/// content, indexes against their packs, every object against its hash, every recipe by
+/// the file its chunks make, and every manifest's entries (paths that parse and stay in the
+/// folder, UTF-8 names, sizes that the data in `store` has).
 Result<std::vector<Damage>> Verify(const ObjectStore& store, const ProgressFn& progress);
 
 struct GcStats {
