@@ -185,7 +185,7 @@ def test_remote_gc_drops_only_unreferenced_objects(repo, bucket, s3_env, tmp_pat
 
 
 def test_remote_gc_removes_a_pack_whose_index_never_arrived(repo, bucket, s3_env, monkeypatch):
-    from cairn.data import ops
+    from cairn.data import remote_leftovers
 
     repo("remote", "add", "origin", f"s3://{bucket}/s")
     make_text(repo.root / "k.txt", 5_000, 3)
@@ -194,9 +194,11 @@ def test_remote_gc_removes_a_pack_whose_index_never_arrived(repo, bucket, s3_env
     repo("push")
     orphan = "s/packs/pack-" + "0" * 64 + ".pack"  # as a push killed between its uploads
     s3_env.client().put_object(Bucket=bucket, Key=orphan, Body=b"partial")
+    assert "1 file(s) on remote origin left by killed pushes" in repo("fsck", "--remote",
+                                                                      "origin")
     repo("gc", "--remote", "origin", "--force")
     assert orphan in keys(s3_env, bucket, "s/packs/")  # young: maybe a push in progress
-    monkeypatch.setattr(ops, "STALE_AFTER", -60.0)
+    monkeypatch.setattr(remote_leftovers, "STALE_AFTER", -60.0)
     repo("gc", "--remote", "origin", "--force")
     left = keys(s3_env, bucket, "s/packs/")
     assert orphan not in left and len(left) == 2  # the real pack and its index stay
