@@ -5,7 +5,8 @@ Setup: a git repository with ``cairn init``, a folder remote, four committed (ta
 versions of a random file, a text file and a tracked folder (tens of MB; each version edits
 the last, so chunks dedupe), pushed. Then rounds of the five commands; in each round every
 command is started as a ``python -m cairn`` subprocess and SIGKILLed after a random delay
-within the duration its uninterrupted runs took (a kill that comes after the command ended is
+between the interpreter's start-up (``cairn --help``'s time; 0 with ``--from-zero``) and the
+median duration of its uninterrupted runs (a kill that comes after the command ended is
 counted as missed, not as a kill). The work a round gives each command:
 
 - ``add``: a new edit of the work tree (a few MB of new data, stored raw: autocompaction is
@@ -27,6 +28,7 @@ a kill of push or gc from the remote into a third clone with an empty cache (``g
 ``cairn checkout``). Run as a script::
 
     nice -n 10 python tests/soak/store_kill_soak.py --kills 50 [--seed 1] [--dir /tmp/soak]
+        [--scale 1.0] [--from-zero]
 
 It exits 0 only if every check passed and prints a table of the counts (see docs/store.md,
 "Reliability"). tests/store/test_kill_soak_short.py runs a short version (two kills each).
@@ -98,6 +100,7 @@ class Counts:
     wrong_reads: dict = field(default_factory=lambda: {c: 0 for c in COMMANDS})
     temp_files: dict = field(default_factory=lambda: {c: 0 for c in COMMANDS})
     problems: list = field(default_factory=list)
+    repairs: dict = field(default_factory=dict)  # (command, what fsck named) -> times
 
     def ok(self) -> bool:
         return not any(sum(d.values()) for d in (self.fsck_fail, self.rerun_failures,
@@ -116,7 +119,8 @@ class Counts:
 
 
 class Soak:
-    def __init__(self, base: Path, seed: int, log=print, scale: float = 1.0):
+    def __init__(self, base: Path, seed: int, log=print, scale: float = 1.0,
+                 skip_startup: bool = True):
         self.base = base
         self.scale = scale  # of the data sizes (the short test in the suite uses a fraction)
         self.rng = random.Random(seed)
@@ -130,6 +134,8 @@ class Soak:
         self.counts = Counts()
         self.round = 0
         self.extra: list[Path] = []      # files a round's add put into the tracked folder
+        self.skip_startup = skip_startup
+        self.startup = 0.0               # seconds `python -m cairn` takes to get going
 
     # -- setup ------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -231,7 +237,8 @@ class Soak:
         cwd, args = self.prepare(command)
         known = self.durations[command]
         limit = sorted(known)[len(known) // 2] if known else 1.0  # the median: few misses
-        delay = self.rng.uniform(0.0, limit)
+        # Past the interpreter's start-up (nothing is written before it) unless --from-zero.
+        delay = self.rng.uniform(min(self.startup, limit) if self.skip_startup else 0.0, limit)
         proc = subprocess.Popen(cairn_cmd(*args), cwd=cwd, env=ENV, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
         start = time.monotonic()
@@ -294,6 +301,8 @@ class Soak:
                           f"{fixed.stderr}\nfsck then:\n{again.stdout}{again.stderr}")
         elif count:
             self.counts.fsck_repair[command] += 1
+            key = (command, "cairn " + " ".join(fix))
+            self.counts.repairs[key] = self.counts.repairs.get(key, 0) + 1
 
     def _temp_files(self, cwd: Path) -> list[str]:
         found = [str(p.relative_to(cwd)) for p in cwd.rglob(TEMP_PREFIX + "*")
@@ -366,14 +375,21 @@ class Soak:
 
     # -- the loop ---------------------------------------------------------------------------
     def measure(self) -> None:
-        """One uninterrupted run of each command, for the kill delays."""
+        """One uninterrupted run of each command, for the kill delays, and the start-up time
+        (the fastest of three `cairn --help` runs)."""
+        runs = []
+        for _ in range(3):
+            start = time.monotonic()
+            cairn(self.main, "--help")
+            runs.append(time.monotonic() - start)
+        self.startup = min(runs)
         for command in COMMANDS:
             cwd, args = self.prepare(command)
             start = time.monotonic()
             cairn(cwd, *args)
             self.durations[command].append(time.monotonic() - start)
         self.checkout_every_version()
-        self.log("uninterrupted: " + ", ".join(
+        self.log(f"start-up {self.startup:.2f} s; uninterrupted: " + ", ".join(
             f"{c} {self.durations[c][0]:.2f} s" for c in COMMANDS))
 
     def run(self, kills: int) -> Counts:
@@ -400,16 +416,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=50, help="kills per command (at least)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", help="work folder (default: a new temporary folder, removed)")
+    parser.add_argument("--from-zero", action="store_true",
+                        help="kill delays from 0 s (default: from the interpreter's start-up)")
+    parser.add_argument("--scale", type=float, default=1.0, help="of the data sizes")
     args = parser.parse_args(argv)
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="cairn-soak-"))
     started = time.monotonic()
     try:
-        counts = Soak(base, args.seed, log=lambda s: print(s, flush=True)).run(args.kills)
+        counts = Soak(base, args.seed, log=lambda s: print(s, flush=True), scale=args.scale,
+                      skip_startup=not args.from_zero).run(args.kills)
     finally:
         if not args.dir:
             shutil.rmtree(base, ignore_errors=True)
     print(f"\n{time.strftime('%Y-%m-%d')}, seed {args.seed}, "
           f"{(time.monotonic() - started) / 60:.1f} min\n{counts.table()}")
+    for (command, fix), n in sorted(counts.repairs.items()):
+        print(f"after {command}: fsck named `{fix}` {n} time(s)")
     for p in counts.problems:
         print(p)
     return 0 if counts.ok() else 1
