@@ -7,7 +7,7 @@ import os
 import sys
 from contextlib import contextmanager
 
-from .data import compact, ops
+from .data import compact, ops, remote_leftovers
 from .data.repo import CairnError, Repo
 from .filesystems import redact_url
 
@@ -61,6 +61,21 @@ def _leftovers_line(repo: Repo, fix: str) -> str | None:
     more = f" and {len(found) - 3} more" if len(found) > 3 else ""
     return (f"{len(found)} file(s) left by killed cairn commands, {_size(total)} ({shown}{more}); "
             f"{fix}")
+
+
+def _remote_leftovers_line(repo: Repo, remote: str) -> str | None:
+    """A line naming what killed pushes left on ``remote``, or None if nothing."""
+    name, store = repo.remote_store(remote)
+    found = remote_leftovers.find(repo, name, store)
+    if not found:
+        return None
+    shown = ", ".join(redact_url(f.where).rsplit("/", 1)[-1] for f in found[:3])
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    hours = remote_leftovers.STALE_AFTER / 3600
+    return (f"{len(found)} file(s) on remote {name} left by killed pushes (not part of the "
+            f"store), {_size(sum(f.size for f in found))} ({shown}{more}); `cairn gc --remote "
+            f"{name} --force` removes those older than {hours:g} hour(s) (younger ones may "
+            "belong to a push running elsewhere)")
 
 
 _LEFTOVER_FIX = ("the next add, checkout, pull, push, fetch or compact removes them, "
@@ -199,7 +214,8 @@ def _cmd_gc(args) -> int:
 
 def _cmd_fsck(args) -> int:
     repo = Repo.find()
-    leftover = None if args.remote else _leftovers_line(repo, _LEFTOVER_FIX)
+    leftover = (_remote_leftovers_line(repo, args.remote) if args.remote
+                else _leftovers_line(repo, _LEFTOVER_FIX))
     damage = ops.fsck(repo, _progress(args.quiet), remote=args.remote)
     if leftover:
         print(leftover)

@@ -8,6 +8,7 @@ import http.client
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
 
 _SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
               b"<Message>Please reduce your request rate.</Message></Error>")
@@ -15,10 +16,12 @@ _SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</C
 
 class FlakyProxy:
     """Forwards to ``upstream`` (host, port); every ``every``-th request gets a 503 (0:
-    none), every ``stall_every``-th GET waits ``stall`` seconds before it is answered."""
+    none), every ``stall_every``-th GET waits ``stall`` seconds before it is answered, and so
+    does every request for which ``stall_if(method, path)`` is true."""
 
     def __init__(self, upstream: tuple[str, int], every: int = 3, stall_every: int = 0,
-                 stall: float = 0.0) -> None:
+                 stall: float = 0.0,
+                 stall_if: Callable[[str, str], bool] | None = None) -> None:
         self.failed = 0
         self.forwarded = 0
         self.stalled = 0
@@ -39,7 +42,8 @@ class FlakyProxy:
                     count[0] += 1
                     fail = bool(every) and count[0] % every == 0
                     hang = (bool(stall_every) and self.command == "GET"
-                            and count[0] % stall_every == 0)
+                            and count[0] % stall_every == 0) or (
+                        stall_if is not None and stall_if(self.command, self.path))
                     if fail:
                         proxy.failed += 1
                     else:

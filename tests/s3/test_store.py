@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
+
+import pytest
 
 from store_helpers import Cli, commit_versions, git, make_text
 
@@ -182,7 +185,7 @@ def test_remote_gc_drops_only_unreferenced_objects(repo, bucket, s3_env, tmp_pat
 
 
 def test_remote_gc_removes_a_pack_whose_index_never_arrived(repo, bucket, s3_env, monkeypatch):
-    from cairn.data import ops
+    from cairn.data import remote_leftovers
 
     repo("remote", "add", "origin", f"s3://{bucket}/s")
     make_text(repo.root / "k.txt", 5_000, 3)
@@ -191,9 +194,11 @@ def test_remote_gc_removes_a_pack_whose_index_never_arrived(repo, bucket, s3_env
     repo("push")
     orphan = "s/packs/pack-" + "0" * 64 + ".pack"  # as a push killed between its uploads
     s3_env.client().put_object(Bucket=bucket, Key=orphan, Body=b"partial")
+    assert "1 file(s) on remote origin left by killed pushes" in repo("fsck", "--remote",
+                                                                      "origin")
     repo("gc", "--remote", "origin", "--force")
     assert orphan in keys(s3_env, bucket, "s/packs/")  # young: maybe a push in progress
-    monkeypatch.setattr(ops, "STALE_AFTER", -60.0)
+    monkeypatch.setattr(remote_leftovers, "STALE_AFTER", -60.0)
     repo("gc", "--remote", "origin", "--force")
     left = keys(s3_env, bucket, "s/packs/")
     assert orphan not in left and len(left) == 2  # the real pack and its index stay
@@ -249,3 +254,52 @@ def test_a_hung_request_times_out_and_is_retried(s3_env, bucket, monkeypatch):
         assert proxy.stalled >= 1 and time.monotonic() - start < 15
     finally:
         proxy.close()
+
+
+
+def _open_uploads(server, bucket: str) -> list[dict]:
+    return server.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+
+
+@pytest.mark.parametrize("interrupted", [False, True], ids=["stalled", "ctrl-c"])
+def test_push_whose_part_uploads_stall_leaves_no_multipart_upload_open(
+        repo, bucket, s3_env, monkeypatch, interrupted):
+    """The proxy holds every part upload (PUT ...?partNumber=) for 30 s: each times out and
+    the retries run out (or Ctrl-C comes while they wait). The push stops, and the multipart
+    upload it began is aborted, not left open on the server (S3 bills its parts until then).
+    Arrow's stream counts as closed once its Close has failed, so an Abort after that did
+    nothing; the parts are now awaited before Close. The rerun, straight to the server,
+    completes."""
+    from flaky_proxy import FlakyProxy
+
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
+    repo("remote", "add", "origin", f"s3://{bucket}/stall")
+    (repo.root / "big.bin").write_bytes(os.urandom(30 << 20))
+    repo("add", "big.bin")
+    commit(repo, "big")
+    proxy = FlakyProxy(("127.0.0.1", int(s3_env.endpoint.rsplit(":", 1)[1])), every=0,
+                       stall=30, stall_if=lambda method, path: method == "PUT"
+                       and "partNumber=" in path)
+    try:
+        env = dict(os.environ, AWS_ENDPOINT_URL=proxy.endpoint)
+        proc = subprocess.Popen([sys.executable, "-m", "cairn", "-q", "push"], cwd=repo.root,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        if interrupted:
+            deadline = time.monotonic() + 60
+            while not proxy.stalled and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert proxy.stalled, "the push sent no part"
+            proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == (130 if interrupted else 2), err
+        if not interrupted:
+            assert "run `cairn push` again" in err
+    finally:
+        proxy.close()
+    assert _open_uploads(s3_env, bucket) == []
+    assert not [k for k in keys(s3_env, bucket, "stall/") if k.endswith(".idx")]
+    assert "pushed to origin" in repo("push")
+    assert _open_uploads(s3_env, bucket) == []
+    assert "verified on remote origin" in repo("fsck", "--remote", "origin")

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <thread>
 #include <unordered_map>
@@ -34,8 +35,10 @@ std::string_view AsView(const arrow::Buffer& b) {
 bool IsLocal(const arrow::fs::FileSystem& fs) { return fs.type_name() == "local"; }
 
 // Copies a finished local file to `dest_path` on `fs`: under a temporary name then moved
-// into place, so it appears complete or not at all.
-Status Upload(const std::string& local, arrow::fs::FileSystem& fs, const std::string& dest_path) {
+// into place, so it appears complete or not at all. `keep_going` (if set) is asked before
+// each piece; false cancels the upload.
+Status Upload(const std::string& local, arrow::fs::FileSystem& fs, const std::string& dest_path,
+              const std::function<bool()>& keep_going) {
   auto in = arrow::io::ReadableFile::Open(local);
   if (!in.ok()) return Status::IOError("cannot read '", local, "': ", in.status().message());
   const bool direct = fs.type_name() == "s3";  // a PUT is atomic; S3 has no rename
@@ -53,6 +56,9 @@ Status Upload(const std::string& local, arrow::fs::FileSystem& fs, const std::st
     return st;
   };
   while (true) {
+    if (keep_going && !keep_going()) {
+      return fail(Status::Cancelled("upload of '", target, "' cancelled"));
+    }
     auto piece = (*in)->Read(4 << 20);
     if (!piece.ok()) {
       return fail(Status::IOError("cannot read '", local, "': ", piece.status().message()));
@@ -61,7 +67,13 @@ Status Upload(const std::string& local, arrow::fs::FileSystem& fs, const std::st
     auto st = (*out)->Write(*piece);
     if (!st.ok()) return fail(Status::IOError("cannot write '", target, "': ", st.message()));
   }
-  auto st = (*out)->Close();
+  // The parts sent so far must have arrived before Close: Arrow's S3 stream counts as closed
+  // once its Close has failed, and Abort then leaves the multipart upload open on the server.
+  // A failed Flush leaves it open to Abort. (Close still sends the last part, and a failure
+  // of that one leaves the upload open: docs/s3.md, "Nothing half-written".)
+  auto st = (*out)->Flush();
+  if (!st.ok()) return fail(Status::IOError("cannot write '", target, "': ", st.message()));
+  st = (*out)->Close();
   if (!st.ok()) return fail(Status::IOError("cannot write '", target, "': ", st.message()));
   if (!direct) {
     st = fs.Move(target, dest_path);
@@ -70,8 +82,9 @@ Status Upload(const std::string& local, arrow::fs::FileSystem& fs, const std::st
   return Status::OK();
 }
 
-// Makes a finished pack part of `dest`.
-Status Publish(std::unique_ptr<PackWriter> writer, ObjectStore& dest, const std::string& tmp_dir) {
+// Makes a finished pack part of `dest`; `keep_going` as for Upload.
+Status Publish(std::unique_ptr<PackWriter> writer, ObjectStore& dest, const std::string& tmp_dir,
+               const std::function<bool()>& keep_going = {}) {
   if (IsLocal(dest.fs())) {
     CAIRN_RETURN_NOT_OK(MakeDirectories(dest.dir()));
     CAIRN_ASSIGN_OR_RAISE(auto name, writer->Finish(dest.dir()));
@@ -83,9 +96,11 @@ Status Publish(std::unique_ptr<PackWriter> writer, ObjectStore& dest, const std:
     ::unlink((tmp_dir + "/" + name + ".pack").c_str());
     ::unlink((tmp_dir + "/" + name + ".idx").c_str());
   };
-  Status st = Upload(tmp_dir + "/" + name + ".pack", dest.fs(), dest.dir() + "/" + name + ".pack");
+  Status st = Upload(tmp_dir + "/" + name + ".pack", dest.fs(), dest.dir() + "/" + name + ".pack",
+                     keep_going);
   if (st.ok())
-    st = Upload(tmp_dir + "/" + name + ".idx", dest.fs(), dest.dir() + "/" + name + ".idx");
+    st = Upload(tmp_dir + "/" + name + ".idx", dest.fs(), dest.dir() + "/" + name + ".idx",
+                keep_going);
   remove_local();
   CAIRN_RETURN_NOT_OK(st);
   dest.AddPack(name, writer->records());
@@ -411,6 +426,8 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
   const size_t window = static_cast<size_t>(pool->GetCapacity()) * 2;
   Status failure;
   uint64_t done = 0;
+  // Checked while a pack uploads too: Ctrl-C stops a long upload (and aborts it) at once.
+  auto keep_going = [&] { return !progress || progress(done); };
   while (next < spans.size() || !pending.empty()) {
     while (failure.ok() && next < spans.size() && pending.size() < window) {
       auto f = pool->Submit(fetch_span, spans[next++]);
@@ -454,7 +471,7 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
       stats.bytes += static_cast<uint64_t>(f.stored->size());
       done += f.read;
       if (writer->size() >= kTransferPack) {
-        failure = Publish(std::move(writer), dest, tmp_dir);
+        failure = Publish(std::move(writer), dest, tmp_dir, keep_going);
         ++stats.packs;
       }
       if (failure.ok() && progress && !progress(done))
@@ -474,7 +491,7 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
     }
   }
   if (failure.ok() && !recipes.empty() && local_dest && writer && writer->count() > 0) {
-    failure = Publish(std::move(writer), dest, tmp_dir);
+    failure = Publish(std::move(writer), dest, tmp_dir, keep_going);
     ++stats.packs;
   }
   if (failure.ok() && !recipes.empty()) {
@@ -484,7 +501,7 @@ Result<TransferStats> CopyObjects(const ObjectStore& source, ObjectStore& dest,
                   .status();
   }
   if (failure.ok() && writer && writer->count() > 0) {
-    failure = Publish(std::move(writer), dest, tmp_dir);
+    failure = Publish(std::move(writer), dest, tmp_dir, keep_going);
     ++stats.packs;
   }
   (void)pool->Shutdown(true);

@@ -284,22 +284,25 @@ def local_paths(urlpath, rev: str, repo: str | os.PathLike | None = None) -> lis
                 raise FileNotFoundError(f"{os.fspath(item)!r} is not tracked by cairn at {rev}")
         chosen.extend(m for m in matches if m not in chosen)
     out = []
-    materializer = None
-    for entry in chosen:
-        here = r.root / entry["path"]
-        if here.is_file() and not here.is_symlink() and here.stat().st_size == entry["size"] \
-                and r.file_oid(here) == entry["oid"]:
-            out.append(str(here))
-            continue
-        target = r.dir / "cache" / "files" / entry["oid"] / here.name
-        if not target.is_file():
-            _ensure_file(r, entry)
-            if materializer is None:
+    # Under the store lock, as every command that writes into .cairn: `gc --force` (which
+    # empties .cairn/cache/files) waits for these writes, and the stat cache is saved by one
+    # writer at a time.
+    with r.lock():
+        for entry in chosen:
+            here = r.root / entry["path"]
+            if here.is_file() and not here.is_symlink() \
+                    and here.stat().st_size == entry["size"] and r.file_oid(here) == entry["oid"]:
+                out.append(str(here))
+                continue
+            target = r.dir / "cache" / "files" / entry["oid"] / here.name
+            if not target.is_file():
+                _ensure_file(r, entry)
+                # made after the fetch: a fetch opens the cache anew (it may add packs)
                 materializer = _store.Materializer.make(r.cache())
-            pointer = _store.encode_pointer("file", entry["oid"], entry["size"], False, 0)
-            materializer.write(pointer, entry["path"], str(target), None)
-        out.append(str(target))
-    r.save_state()
+                pointer = _store.encode_pointer("file", entry["oid"], entry["size"], False, 0)
+                materializer.write(pointer, entry["path"], str(target), None)
+            out.append(str(target))
+        r.save_state()
     return out
 
 

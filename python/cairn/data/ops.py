@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import filesystems
+from . import remote_leftovers
 from .repo import (POINTER_SUFFIX, CairnError, Repo, _git, _store, manifest_entries,
                    missing_bucket_hint, parse_pointer, scan_directory)
 
@@ -631,11 +632,7 @@ def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
                 keep = repo.pointers_in_history()
             stats = _store.collect_garbage(store, keep, not force, str(repo.tmp))
             if force:
-                url = repo.remote_url(name)[1]
-                if filesystems.is_s3(url):
-                    _clean_stale_s3(url + "/packs", repo.remote_s3_options(name))
-                else:
-                    _clean_stale([Path(store.dir)])
+                remote_leftovers.remove_stale(repo, name, store)
             return GcResult(not force, remote=name, **stats)
         stats = _store.collect_garbage(repo.cache(), keep, not force, str(repo.tmp))
         if force:
@@ -645,35 +642,6 @@ def gc(repo: Repo, force: bool = False, remote: str | None = None) -> GcResult:
             repo.save_state()
     return GcResult(not force, leftover_files=len(leftovers),
                     leftover_bytes=sum(size for _, size in leftovers), **stats)
-
-
-STALE_AFTER = 3600.0  # seconds: what a killed command left is removed once this old
-
-
-def _clean_stale_s3(packs_url: str, options: filesystems.S3Options) -> None:
-    """On an S3 remote, deletes packs whose index never arrived (a push killed between the
-    two uploads) once they are STALE_AFTER old; a push in progress is younger."""
-    listed = filesystems.glob(packs_url + "/pack-*", options)
-    cutoff = time.time() - STALE_AFTER
-    for url, (_, mtime) in listed.items():
-        if url.endswith(".pack") and url[:-5] + ".idx" not in listed and mtime < cutoff:
-            filesystems.delete_object(url, options)
-
-
-def _clean_stale(folders: list[Path]) -> None:
-    """Removes what killed pushes left in a folder remote (which other clones may be pushing
-    to: their locks are not ours), once it is STALE_AFTER old: temporary files, and packs
-    whose index was never written (not part of the store)."""
-    cutoff = time.time() - STALE_AFTER
-    for folder in folders:
-        stale = list(folder.glob("*tmp-*"))
-        stale += [p for p in folder.glob("pack-*.pack") if not p.with_suffix(".idx").exists()]
-        for p in stale:
-            try:
-                if p.is_file() and p.stat().st_mtime < cutoff:
-                    p.unlink()
-            except OSError:
-                pass
 
 
 @dataclass
