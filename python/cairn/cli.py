@@ -7,7 +7,7 @@ import os
 import sys
 from contextlib import contextmanager
 
-from .data import compact, ops, remote_leftovers
+from .data import check, compact, ops, remote_leftovers, transfer
 from .data.repo import CairnError, Repo
 from .filesystems import redact_url
 
@@ -153,7 +153,7 @@ def _cmd_checkout(args) -> int:
     return 0
 
 
-def _print_transfer(verb: str, r: ops.TransferResult) -> None:
+def _print_transfer(verb: str, r: transfer.TransferResult) -> None:
     print(f"{verb} {r.objects} object(s), {_size(r.bytes)} in {r.packs} pack(s) "
           f"({r.already} already there) in {r.seconds:.2f} s"
           + (f"; repaired {r.repaired} damaged object(s)" if r.repaired else ""))
@@ -161,7 +161,7 @@ def _print_transfer(verb: str, r: ops.TransferResult) -> None:
 
 def _cmd_push(args) -> int:
     repo = Repo.find()
-    r = ops.push(repo, args.remote, args.paths or None, args.all_commits, _progress(args.quiet),
+    r = transfer.push(repo, args.remote, args.paths or None, args.all_commits, _progress(args.quiet),
                  level=args.level)
     _print_transfer(f"pushed to {r.remote}:", r)
     return 0
@@ -169,14 +169,14 @@ def _cmd_push(args) -> int:
 
 def _cmd_fetch(args) -> int:
     repo = Repo.find()
-    r = ops.fetch(repo, args.remote, args.paths or None, args.all_commits, progress=_progress(args.quiet))
+    r = transfer.fetch(repo, args.remote, args.paths or None, args.all_commits, progress=_progress(args.quiet))
     _print_transfer(f"fetched from {r.remote}:", r)
     return 0
 
 
 def _cmd_pull(args) -> int:
     repo = Repo.find()
-    fetched, written = ops.pull(repo, args.remote, args.paths or None, args.force, _progress(args.quiet))
+    fetched, written = transfer.pull(repo, args.remote, args.paths or None, args.force, _progress(args.quiet))
     _print_transfer(f"fetched from {fetched.remote}:", fetched)
     print(f"checked out {len(written)} path(s), {sum(w.written for w in written)} file(s) written")
     return 0
@@ -198,7 +198,7 @@ def _cmd_remote(args) -> int:
 
 def _cmd_gc(args) -> int:
     repo = Repo.find()
-    r = ops.gc(repo, force=args.force, remote=args.remote)
+    r = check.gc(repo, force=args.force, remote=args.remote)
     where = f"remote {r.remote}" if r.remote else "the cache"
     verb = "would drop" if r.dry_run else "dropped"
     print(f"{where}: {verb} {r.objects_dropped} object(s), {_size(r.bytes_dropped)} "
@@ -216,7 +216,7 @@ def _cmd_fsck(args) -> int:
     repo = Repo.find()
     leftover = (_remote_leftovers_line(repo, args.remote) if args.remote
                 else _leftovers_line(repo, _LEFTOVER_FIX))
-    damage = ops.fsck(repo, _progress(args.quiet), remote=args.remote)
+    damage = check.fsck(repo, _progress(args.quiet), remote=args.remote)
     if leftover:
         print(leftover)
     if not damage:
@@ -298,9 +298,9 @@ def _parser() -> argparse.ArgumentParser:
             s.add_argument("--all-commits", action="store_true",
                            help="every pointer in every commit of every branch, not just the work tree's")
         if name == "push":
-            s.add_argument("--level", type=int, default=ops.PUSH_LEVEL, choices=range(0, 20),
+            s.add_argument("--level", type=int, default=transfer.PUSH_LEVEL, choices=range(0, 20),
                            metavar="N", help="zstd level of the data sent (default "
-                           f"{ops.PUSH_LEVEL}; 0: as stored in the cache)")
+                           f"{transfer.PUSH_LEVEL}; 0: as stored in the cache)")
         else:
             s.add_argument("-f", "--force", action="store_true", help="overwrite changes not in the cache")
     s = cmd("gc", _cmd_gc, "drop data no pointer in any commit needs (a dry run unless --force)")

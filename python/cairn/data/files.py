@@ -105,7 +105,7 @@ def _ensure(repo: Repo, text: str, pointer_rel: str, top_only: bool = False) -> 
     """Fetches from the default remote what the cache lacks to read one pointer (with
     top_only, just its top object: a folder's listing). What arrives is verified: every
     object against its id, every recipe by the file its chunks make."""
-    from .ops import _closure, _copy, missing_on_remote
+    from .transfer import _closure, _copy, missing_on_remote
 
     cache = repo.cache()
     kind, oid, _, _, _ = parse_pointer(text, pointer_rel)

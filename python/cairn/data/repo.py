@@ -1,103 +1,29 @@
 """A cairn repository: a git work tree with a ``.cairn`` folder (docs/store-format.md).
 
-This module knows the layout, git, pointer files, ``.gitignore`` entries, the lock and the
-remotes. The heavy work (hashing, chunking, packs, transfers) is in ``cairn._core.store``.
+This module knows the layout, pointer files, ``.gitignore`` entries, the lock and the
+leftovers of killed commands; the stat cache is in :mod:`.state`, the remotes in
+:mod:`.remotes`, what they share in :mod:`.common`. The heavy work (hashing, chunking,
+packs, transfers) is in ``cairn._core.store``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
-import hashlib
-import json
 import os
-import stat
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
-from .. import _core, filesystems
+from .. import _core
+from .common import (POINTER_SUFFIX, TEMP_PREFIX, CairnError, _git, _shown,  # noqa: F401
+                     not_utf8, write_durably)
+from .remotes import RemotesMixin, missing_bucket_hint  # noqa: F401
+from .state import StateMixin
 
 _store = _core.store
 
-POINTER_SUFFIX = ".cairn"
-TEMP_PREFIX = ".cairn-tmp-"  # temporary files of the store's writes (never tracked)
-
 __all__ = ["CairnError", "Repo", "POINTER_SUFFIX"]
-
-
-def write_durably(path: Path, text: str) -> None:
-    """Writes a small file crash-safely: a temporary file next to it, fsync, rename, fsync
-    of the folder (as the C++ store writes everything)."""
-    tmp = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name}")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot sync folders; the rename stands
-    finally:
-        os.close(fd)
-
-
-class CairnError(Exception):
-    """A store command could not do what was asked; the message says why and what to do."""
-
-
-def _git(root: Path | str, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
-    try:
-        proc = subprocess.run(
-            ["git", *args], cwd=root, input=input, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, check=False,
-        )
-    except FileNotFoundError:
-        raise CairnError("git is not installed; cairn keeps its pointers in git") from None
-    if check and proc.returncode != 0:
-        raise CairnError(f"git {' '.join(args)} failed: {proc.stderr.decode(errors='replace').strip()}")
-    return proc.stdout
-
-
-def _file_entry(st: os.stat_result, oid: str, hashed_at_ns: int) -> list:
-    """A file's stat-cache entry: its stat when it was hashed, its oid, and when."""
-    return [st.st_size, st.st_mtime_ns, st.st_ino, oid, hashed_at_ns, st.st_ctime_ns]
-
-
-def _well_formed(entry, kinds: tuple) -> bool:
-    """Whether a stat-cache entry has the shape of one (the file is a cache anyone may have
-    edited: garbage in it must cost a re-hash, never an exception)."""
-    return isinstance(entry, list) and len(entry) == len(kinds) and all(
-        isinstance(v, k) and not isinstance(v, bool) for v, k in zip(entry, kinds))
-
-
-_FILE_ENTRY = (int, int, int, str, int, int)   # size, mtime, inode, oid, hashed at, ctime
-_TREE_ENTRY = (str, str, int, int, int, int)   # signature, manifest id, size, files, hashed at, newest
-
-
-def _vouched_oid(entry: list | None, st: os.stat_result) -> str | None:
-    """The entry's oid if the file's stat now is the one it was hashed with (ctime too: an
-    in-place edit that restores the mtime, rsync -t or touch -r, changes it) and the file
-    was already 2 s old then; else None."""
-    if _well_formed(entry, _FILE_ENTRY) and entry[:3] == [st.st_size, st.st_mtime_ns, st.st_ino] \
-            and entry[5] == st.st_ctime_ns and st.st_mtime_ns + 2_000_000_000 < entry[4]:
-        return entry[3]
-    return None
-
-
-def _shown(name: str) -> str:
-    """A file name as text, its bytes that are not UTF-8 shown as \\xNN."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
-
-
-def not_utf8(path: str) -> CairnError:
-    return CairnError(f"the file name '{_shown(path)}' is not valid UTF-8: cairn records names "
-                      "as UTF-8 (docs/store-format.md); rename the file")
 
 
 def first_non_utf8_name(folder: Path) -> str | None:
@@ -150,16 +76,7 @@ def manifest_entries(store, oid: str, where: str) -> list:
             "it)") from None
 
 
-@dataclasses.dataclass
-class TreeScan:
-    """A tracked folder's files as ``stat`` sees them (``Repo.scan_tree``)."""
-
-    signature: str                          # SHA-256 over every file's path and stat fields
-    newest: int                             # the newest mtime_ns among them
-    files: dict[str, os.stat_result]        # relative path -> stat
-
-
-class Repo:
+class Repo(RemotesMixin, StateMixin):
     """The cairn repository around a folder. Use :meth:`find` or :meth:`init`.
 
     Paths given to methods may be absolute or relative to the current folder; paths in
@@ -336,161 +253,6 @@ class Repo:
         except OSError:
             pass  # git then shows them; status names them and the next command removes them
 
-    # -- the stat cache: oids of work-tree files that did not change since they were hashed
-    def _load_state(self) -> dict:
-        if self._state is None:
-            path = self.dir / "state"
-            try:
-                self._state = json.loads(path.read_bytes())
-                problem = None if isinstance(self._state, dict) else \
-                    f"a JSON {type(self._state).__name__}, not an object"
-            except FileNotFoundError:
-                self._state, problem = {}, None
-            except OSError as e:
-                self._state, problem = {}, e.strerror
-            except ValueError:
-                self._state, problem = {}, "not valid JSON: truncated or overwritten"
-            if problem:
-                # Only a cache: files are hashed again and it is written anew.
-                print(f"cairn: {path} (the stat cache) is unusable ({problem}); rebuilding it",
-                      file=sys.stderr)
-                self._state, self._state_dirty = {}, True
-        return self._state
-
-    def file_oid(self, full: Path) -> str:
-        """SHA-256 of a work-tree file, from the stat cache when size, mtime and inode are
-        unchanged (and the file was already 2 s old when it was hashed, so an edit within
-        the file system's timestamp granularity is never missed)."""
-        cached = self.cached_oid(full)
-        if cached is not None:
-            return cached
-        st = full.stat()
-        key = (str(full), st.st_size, st.st_mtime_ns, st.st_ino)
-        if key in self._hashed:
-            return self._hashed[key]
-        now = time.time_ns()
-        oid = _store.hash_file(str(full))
-        self._hashed[key] = oid
-        self._load_state()[full.relative_to(self.root).as_posix()] = _file_entry(st, oid, now)
-        self._state_dirty = True
-        return oid
-
-    def cached_oid(self, full: Path) -> str | None:
-        """The stat cache's oid for a work-tree file, or None (no hashing)."""
-        entry = self._load_state().get(full.relative_to(self.root).as_posix())
-        return _vouched_oid(entry, full.stat())
-
-    def remember_oid(self, full: Path, oid: str, hashed_at_ns: int) -> None:
-        self._load_state()[full.relative_to(self.root).as_posix()] = \
-            _file_entry(full.stat(), oid, hashed_at_ns)
-        self._state_dirty = True
-
-    # -- the same for tracked folders: their manifest id while no file in them changed, and
-    # each file's oid while it did not change (so an edit re-hashes only the edited files)
-    def scan_tree(self, full: Path) -> "TreeScan | None":
-        """Every file below ``full`` with its stat, and a signature over them (path, size,
-        executable bit, mtime, ctime, inode), from stat calls only. None when something in
-        the folder cannot be tracked (a symlink, a socket ...): the full scan reports it."""
-        files, rows, newest, stack = {}, [], 0, [(full, "")]
-        while stack:
-            folder, prefix = stack.pop()
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                return None
-            for e in entries:
-                if e.is_symlink():
-                    return None
-                rel = prefix + e.name
-                try:
-                    e.name.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise not_utf8(os.path.relpath(os.path.join(full, rel), self.root)) from None
-                if e.is_dir(follow_symlinks=False):
-                    stack.append((Path(e.path), rel + "/"))
-                    continue
-                if e.name.startswith(TEMP_PREFIX):
-                    continue  # a killed write: add skips such files too
-                st = e.stat(follow_symlinks=False)
-                if not stat.S_ISREG(st.st_mode):
-                    return None
-                files[rel] = st
-                rows.append(f"{rel}\0{st.st_size} {st.st_mode & 0o100} {st.st_mtime_ns} "
-                            f"{st.st_ctime_ns} {st.st_ino}")
-                newest = max(newest, st.st_mtime_ns)
-        rows.sort()
-        digest = hashlib.sha256("\n".join(rows).encode("utf-8", "surrogateescape")).hexdigest()
-        return TreeScan(digest, newest, files)
-
-    def cached_tree(self, full: Path) -> tuple[tuple[str, int, int] | None, "TreeScan | None"]:
-        """(the stat cache's (manifest id, total size, file count) for a work-tree folder or
-        None, the folder's scan now). Trusted only if no file in it changed and the newest
-        was already 2 s old when it was hashed (as for files)."""
-        scan = self.scan_tree(full)
-        entry = self._load_state().get(full.relative_to(self.root).as_posix() + "/")
-        if scan and _well_formed(entry, _TREE_ENTRY) and entry[0] == scan.signature \
-                and scan.newest + 2_000_000_000 < entry[4]:
-            return (entry[1], entry[2], entry[3]), scan
-        return None, scan
-
-    def known_oids(self, full: Path, scan: "TreeScan | None") -> dict[str, str]:
-        """{relative path: oid} of the folder's files the stat cache vouches for (same
-        size, mtime, inode and ctime as when hashed, and 2 s old then)."""
-        if scan is None:
-            return {}
-        state, prefix, known = self._load_state(), full.relative_to(self.root).as_posix() + "/", {}
-        for rel, st in scan.files.items():
-            oid = _vouched_oid(state.get(prefix + rel), st)
-            if oid is not None:
-                known[rel] = oid
-        return known
-
-    def tree_oid(self, full: Path) -> tuple[str, int, int]:
-        """(manifest id, total size, file count) of a work-tree folder, as `cairn add` would
-        record it: from the stat cache while no file in it changed (stat calls only), else
-        by hashing the files the stat cache cannot vouch for."""
-        recorded, scan = self.cached_tree(full)
-        if recorded:
-            return recorded
-        hashed_at = time.time_ns()
-        oid, total, count, files = _store.manifest_id(str(full), self.known_oids(full, scan))
-        if scan:
-            self.remember_tree(full, scan, (oid, total, count), hashed_at, files)
-        return oid, total, count
-
-    def remember_tree(self, full: Path, scan: "TreeScan", recorded: tuple[str, int, int],
-                      hashed_at_ns: int, files: dict[str, str]) -> None:
-        """Records a folder's manifest id and its files' oids (``files``: relative path ->
-        oid) with the stats of ``scan``, taken before they were hashed."""
-        state, prefix = self._load_state(), full.relative_to(self.root).as_posix() + "/"
-        state[prefix] = [scan.signature, *recorded, hashed_at_ns, scan.newest]
-        for rel, oid in files.items():
-            st = scan.files.get(rel)
-            if st is not None:
-                state[prefix + rel] = _file_entry(st, oid, hashed_at_ns)
-        self._state_dirty = True
-
-    def prune_state(self) -> int:
-        """Forgets stat-cache entries of paths that no longer exist; returns how many."""
-        state = self._load_state()
-        gone = [k for k in state if not (self.root / k.rstrip("/")).exists()]
-        for k in gone:
-            del state[k]
-        self._state_dirty |= bool(gone)
-        return len(gone)
-
-    def save_state(self) -> None:
-        if not self._state_dirty:
-            return
-        tmp = self.dir / f"{TEMP_PREFIX}state-{os.getpid()}"
-        try:
-            tmp.write_text(json.dumps(self._state))
-            os.replace(tmp, self.dir / "state")
-        except OSError:
-            pass  # only a cache: losing it costs a re-hash
-        self._state_dirty = False
-
-    # -- paths -------------------------------------------------------------------------------
     def rel(self, path: str | os.PathLike) -> str:
         """``path`` relative to the root, refusing anything that resolves outside the
         repository (``..``, absolute paths elsewhere, symlinked folders) or inside .git or
@@ -646,119 +408,6 @@ class Repo:
         out = _git(self.root, "ls-files", "-z", "--", rel)
         return bool(out.strip(b"\0"))
 
-    # -- remotes -------------------------------------------------------------------------------
-    def _config(self, *args: str, check: bool = True) -> str:
-        return _git(self.root, "config", "-f", str(self.dir / "config"), *args, check=check).decode()
-
-    def remotes(self) -> dict[str, str]:
-        out = self._config("--get-regexp", r"^remote\..*\.url$", check=False)
-        result = {}
-        for line in out.splitlines():
-            key, _, url = line.partition(" ")
-            result[key[len("remote."): -len(".url")]] = url
-        return result
-
-    def add_remote(self, name: str, url: str, default: bool = True, endpoint_url: str | None = None,
-                   region: str | None = None) -> None:
-        """Adds a folder or ``s3://bucket/prefix`` remote. For S3, ``endpoint_url`` and
-        ``region`` are kept in .cairn/config (credentials never are: they come from the
-        AWS environment or profile)."""
-        if not name or any(c in name for c in " \t\n/\\.\"'"):
-            raise CairnError(f"bad remote name '{name}': use letters, digits, - and _")
-        if name in self.remotes():
-            raise CairnError(f"remote '{name}' exists; remove it first with `cairn remote remove {name}`")
-        for what, value in (("URL", url), ("--endpoint-url", endpoint_url)):
-            leak = filesystems.credentials_in_url(value) if value else None
-            if leak:  # .cairn/config is committed and `cairn remote` shows it
-                raise CairnError(
-                    f"remote '{name}': refusing the {what} {filesystems.redact_url(value)!r}: "
-                    f"{leak}. It would be saved in .cairn/config, which is committed; "
-                    f"{filesystems.CREDENTIALS_GO}")
-        if filesystems.is_s3(url):
-            try:
-                filesystems.split_s3(url)
-                filesystems.S3Options.resolve({"endpoint_url": endpoint_url, "region": region})
-            except ValueError as e:
-                raise CairnError(f"remote '{name}': {e}") from None
-            url = url.rstrip("/")
-        elif endpoint_url or region:
-            raise CairnError("--endpoint-url and --region apply to s3:// remotes only")
-        elif "://" in url and not url.startswith("file://"):
-            raise CairnError(f"remote '{name}': '{url}' is neither a folder nor s3://bucket/prefix")
-        elif "://" not in url:
-            url = str(Path(url).expanduser().resolve())
-        self._config(f"remote.{name}.url", url)
-        if endpoint_url:
-            self._config(f"remote.{name}.endpointurl", endpoint_url)
-        if region:
-            self._config(f"remote.{name}.region", region)
-        if default or "core.remote" not in self._config("--list", check=False):
-            self._config("core.remote", name)
-
-    def remove_remote(self, name: str) -> None:
-        if name not in self.remotes():
-            raise CairnError(f"no remote named '{name}'")
-        self._config("--remove-section", f"remote.{name}")
-        if self._config("--get", "core.remote", check=False).strip() == name:
-            self._config("--unset", "core.remote", check=False)
-
-    def remote_url(self, name: str | None = None) -> tuple[str, str]:
-        remotes = self.remotes()
-        if name is None:
-            name = self._config("--get", "core.remote", check=False).strip() or None
-            if name is None and len(remotes) == 1:
-                name = next(iter(remotes))
-        if name is None:
-            raise CairnError("no remote configured; add one with `cairn remote add NAME URL`")
-        if name not in remotes:
-            raise CairnError(f"no remote named '{name}' (known: {', '.join(sorted(remotes)) or 'none'})")
-        return name, remotes[name]
-
-    def remote_s3_options(self, name: str) -> "filesystems.S3Options":
-        """The S3 options of remote ``name``: its configured endpoint and region, the
-        credentials from the AWS environment (or the SDK's default chain)."""
-        get = lambda key: self._config("--get", f"remote.{name}.{key}", check=False).strip()  # noqa: E731
-        try:
-            return filesystems.S3Options.resolve({"endpoint_url": get("endpointurl") or None,
-                                                  "region": get("region") or None})
-        except ValueError as e:
-            raise CairnError(f"remote '{name}': {e}") from None
-
-    def remote_store(self, name: str | None = None):
-        name, url = self.remote_url(name)
-        if filesystems.is_s3(url):
-            options = self.remote_s3_options(name)
-            try:
-                store = _store.ObjectStore.open(url + "/packs", options.core_spec())
-            except OSError as e:
-                error = filesystems.explain(e, url, 'listing')
-                raise CairnError(f"remote '{name}' ({url}): {error}"
-                                 + missing_bucket_hint(name, url, error)) from None
-            if not store.pack_names():  # empty, or no bucket: listing one says nothing
-                try:
-                    filesystems.info_bucket(url, options)
-                except OSError as e:
-                    raise CairnError(f"remote '{name}' ({url}): {e}"
-                                     + missing_bucket_hint(name, url, e)) from None
-            return name, store
-        if "://" in url and not url.startswith("file://"):
-            raise CairnError(f"remote '{name}': '{url}' is neither a folder nor s3://bucket/prefix")
-        folder = Path(url[len("file://"):] if url.startswith("file://") else url)
-        try:
-            (folder / "packs").mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise CairnError(f"remote '{name}': cannot use folder '{folder}': {e.strerror}") from None
-        return name, _store.ObjectStore.open(str(folder / "packs"))
-
-
-def missing_bucket_hint(name: str, url: str, error: BaseException) -> str:
-    """What to do when ``error`` says remote ``name``'s bucket does not exist ("" if not)."""
-    if not (isinstance(error, FileNotFoundError) and "bucket" in str(error)):
-        return ""
-    bucket = filesystems.split_s3(url)[0]
-    return (f"\nCreate the bucket (e.g. `aws s3 mb s3://{bucket}`, with --endpoint-url for an "
-            f"S3-compatible server), or fix the remote's URL: `cairn remote remove {name}`, "
-            f"then `cairn remote add {name} s3://BUCKET/PREFIX`.")
 
 
 def parse_pointer(text: str, where: str) -> tuple[str, str, int, bool, int]:
