@@ -59,7 +59,11 @@ TEMP_PREFIX = ".cairn-tmp-"
 
 def _env() -> dict:
     env = dict(os.environ, CAIRN_AUTOCOMPACT="0")
-    python_dir = str(Path(__file__).resolve().parents[2] / "python")
+    # The commands run the cairn this process imports (a work tree's python/ with its built
+    # extension, or the installed package), never a source folder without the extension.
+    import cairn
+
+    python_dir = str(Path(cairn.__file__).resolve().parents[1])
     env["PYTHONPATH"] = python_dir + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
