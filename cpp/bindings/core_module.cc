@@ -5,8 +5,10 @@
 #include <nanobind/stl/vector.h>
 
 #include "cairn/text/kernels.h"
+#include "cairn/text/value_codec.h"
 #include "pybridge/execute.h"
 #include "pybridge/native_values.h"
+#include "pybridge/python_runtime.h"
 #include "s3_spec.h"
 
 namespace nb = nanobind;
@@ -21,6 +23,7 @@ nb::object Steal(PyObject* result) {
 }
 
 using cairn::py::NativeTaskHandle;
+using cairn::py::NativeValueHandle;
 using OpSpec = std::tuple<std::string, int, std::string>;  // (name, n, sep)
 // path, offset, size, codec, S3 settings (cairn.filesystems.S3Options.core_spec()), the
 // file's listed size (-1: unknown)
@@ -53,6 +56,27 @@ cairn::text::SinkKind ToSink(const std::string& name) {
   if (name == "frequencies") return SinkKind::kFrequencies;
   if (name == "distinct") return SinkKind::kDistinct;
   throw nb::value_error(("unknown sink '" + name + "'").c_str());
+}
+
+[[noreturn]] void Raise(const cairn::Status& status) {
+  cairn::py::SetPythonError(status);
+  throw nb::python_error();
+}
+
+// run_native's inputs: NativeValue handles pass their value, ints pass as int64 (the type
+// native sums take), anything else as the Python object.
+std::vector<cairn::ValuePtr> ToValues(nb::list inputs) {
+  std::vector<cairn::ValuePtr> values;
+  for (nb::handle item : inputs) {
+    if (nb::isinstance<NativeValueHandle>(item)) {
+      values.push_back(nb::cast<const NativeValueHandle&>(item).value);
+    } else if (PyLong_CheckExact(item.ptr())) {
+      values.push_back(cairn::MakeValue<int64_t>(nb::cast<int64_t>(item)));
+    } else {
+      values.push_back(std::make_shared<cairn::py::PyValue>(nb::borrow(item).release().ptr()));
+    }
+  }
+  return values;
 }
 
 }  // namespace
@@ -102,6 +126,42 @@ NB_MODULE(_core, m) {
                                nb::is_weak_referenceable())
       .def("__repr__",
            [](const NativeTaskHandle& h) { return "<cairn native task " + h.body->Label() + ">"; });
+
+  nb::class_<NativeValueHandle>(
+      m, "NativeValue",
+      "A native task's result kept native between tasks (a counts table); pickles as bytes "
+      "for another process running the same cairn build.")
+      .def("to_python",
+           [](const NativeValueHandle& h) { return Steal(cairn::py::ValueToPython(h.value)); })
+      .def("__getstate__",
+           [](const NativeValueHandle& h) {
+             auto bytes = cairn::text::EncodeValue(h.value);
+             if (!bytes.ok()) Raise(bytes.status());
+             return nb::bytes(bytes->data(), bytes->size());
+           })
+      .def("__setstate__",
+           [](NativeValueHandle& h, nb::bytes state) {
+             auto value = cairn::text::DecodeValue(
+                 std::string_view(static_cast<const char*>(state.data()), state.size()));
+             if (!value.ok()) Raise(value.status());
+             new (&h) NativeValueHandle{*std::move(value)};
+           })
+      .def("__repr__", [](const NativeValueHandle&) { return "<cairn native value>"; });
+
+  m.def(
+      "run_native",
+      [](const NativeTaskHandle& task, nb::list inputs, bool to_python) -> nb::object {
+        auto out = cairn::py::RunNativeTask(task, ToValues(inputs));
+        if (!out.ok()) Raise(out.status());
+        if (!to_python && cairn::text::IsEncodable(*out) &&
+            cairn::ValueAs<int64_t>(*out) == nullptr) {
+          return nb::cast(NativeValueHandle{*std::move(out)});
+        }
+        return Steal(cairn::py::ValueToPython(*out));
+      },
+      nb::arg("task"), nb::arg("inputs"), nb::arg("to_python"),
+      "Run a native task here, GIL released. Counts tables come back as NativeValue unless "
+      "to_python; other results as Python objects.");
 
   m.def(
       "text_scan",

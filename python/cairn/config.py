@@ -85,8 +85,11 @@ def _validate(key: str, value: Any) -> None:
 
         from .base import named_schedulers
         from .scheduling import _scheduler_mode
+        from .schedulers import distributed
 
-        if not isinstance(value, Executor) and value not in named_schedulers:
+        if (not isinstance(value, Executor) and not distributed.is_client(value)
+                and not (isinstance(value, str) and value.lower() in distributed.NAMES)
+                and value not in named_schedulers):
             _scheduler_mode(value)  # raises ValueError naming the valid choices
     if name == "num_workers" and value is not None:
         from .scheduling import _check_num_workers

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
 from . import config as _config
+from .core import recipes as _recipes
 from .base import _as_collection, compute, is_cairn_collection, literal, persist
 from .containers import is_namedtuple_instance
 from .threaded import get as _threaded_get
@@ -243,7 +244,9 @@ class Delayed:
         return self._key
 
     # Dask's collection protocol, so Dask (and dask.distributed) accept a cairn Delayed.
-    __dask_graph__ = __cairn_graph__
+    def __dask_graph__(self) -> dict:
+        return _recipes.dask_graph(self)
+
     __dask_keys__ = __cairn_keys__
     __dask_postcompute__ = __cairn_postcompute__
     __dask_postpersist__ = __cairn_postpersist__
@@ -267,8 +270,9 @@ class Delayed:
 
     @property
     def dask(self) -> dict:
-        """The task graph (a dict in Dask's graph spec), for inspection."""
-        return self.__cairn_graph__()
+        """The task graph (a dict in Dask's graph spec), as Dask's schedulers receive it:
+        native tasks appear as the Python calls that rebuild and run them."""
+        return self.__dask_graph__()
 
     def compute(self, **kwargs: Any) -> Any:
         """Compute this value; keywords as for :func:`cairn.compute`."""

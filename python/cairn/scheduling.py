@@ -5,6 +5,7 @@ active callbacks (split from :mod:`cairn.base`, which re-exports the public name
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 from typing import Any, Callable
 
@@ -12,6 +13,7 @@ from . import _core
 from . import config as _config
 from . import diagnostics as _diagnostics
 from .diagnostics import RunHooks, _active_callbacks
+from .schedulers import distributed as _distributed
 
 _SCHEDULER_ALIASES = {
     "threads": "threads",
@@ -22,7 +24,16 @@ _SCHEDULER_ALIASES = {
     "processes": "processes",
     "multiprocessing": "processes",
 }
-_LATER = {"distributed"}
+
+
+def _distributed_scheduler(scheduler: Any) -> Callable | None:
+    """``get`` on a dask.distributed client for ``scheduler=client`` or ``"distributed"``
+    (the default client), else None."""
+    if _distributed.is_client(scheduler):
+        return functools.partial(_distributed.get, scheduler)
+    if isinstance(scheduler, str) and scheduler.lower() in _distributed.NAMES:
+        return functools.partial(_distributed.get, _distributed.named_client())
+    return None
 
 
 def _scheduler_mode(scheduler: Any) -> str:
@@ -30,14 +41,10 @@ def _scheduler_mode(scheduler: Any) -> str:
         mode = _SCHEDULER_ALIASES.get(scheduler.lower())
         if mode is not None:
             return mode
-        if scheduler.lower() in _LATER:
-            raise ValueError(
-                f"scheduler {scheduler!r} is not available in this version of cairn; "
-                "use 'threads' (default), 'processes' or 'sync'"
-            )
     choices = ", ".join(repr(k) for k in _SCHEDULER_ALIASES)
     raise ValueError(
-        f"unknown scheduler {scheduler!r}; expected one of {choices}, or a get(dsk, keys) function"
+        f"unknown scheduler {scheduler!r}; expected one of {choices}, 'distributed', a "
+        "distributed.Client, or a get(dsk, keys) function"
     )
 
 
@@ -64,7 +71,15 @@ def _resolve_scheduler(scheduler: Any) -> Any:
     """A scheduler name of cairn's own, or a get(dsk, keys, **kwargs) callable (an Executor
     becomes one that runs the tasks on it)."""
     if scheduler is None:
-        scheduler = _config.get("scheduler", None) or "threads"
+        scheduler = _config.get("scheduler", None)
+        if scheduler is None:
+            client = _distributed.default_client()
+            if client is not None:  # as Dask: a default distributed Client runs compute()
+                return functools.partial(_distributed.get, client)
+            scheduler = "threads"
+    cluster = _distributed_scheduler(scheduler)
+    if cluster is not None:
+        return cluster
     from concurrent.futures import Executor
 
     if isinstance(scheduler, Executor):
@@ -226,12 +241,18 @@ def get_scheduler(get: Callable | None = None, scheduler: Any = None,
     if scheduler is None:
         scheduler = _config.get("scheduler", None)
     if scheduler is None:
+        client = _distributed.default_client()
+        if client is not None:
+            return functools.partial(_distributed.get, client)
         if collections:
             for c in collections:
                 default = getattr(type(c), "__dask_scheduler__", None)
                 if default is not None:
                     return default
         return None
+    cluster = _distributed_scheduler(scheduler)
+    if cluster is not None:
+        return cluster
     if isinstance(scheduler, str):
         from .base import named_schedulers
 
@@ -245,7 +266,7 @@ def get_scheduler(get: Callable | None = None, scheduler: Any = None,
         return _executor_scheduler(scheduler)
     if callable(scheduler):
         return scheduler
-    raise TypeError(f"scheduler must be a name, a get(dsk, keys) function or an Executor, "
-                    f"got {type(scheduler).__name__}")
+    raise TypeError(f"scheduler must be a name, a get(dsk, keys) function, an Executor or a "
+                    f"distributed.Client, got {type(scheduler).__name__}")
 
 

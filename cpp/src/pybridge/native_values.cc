@@ -89,4 +89,13 @@ PyObject* ValueToPython(const ValuePtr& value) {
   return nullptr;
 }
 
+Result<ValuePtr> RunNativeTask(const NativeTaskHandle& task, std::vector<ValuePtr> inputs) {
+  Result<ValuePtr> out;
+  Py_BEGIN_ALLOW_THREADS
+  out = task.body->Run(inputs);
+  inputs.clear();
+  Py_END_ALLOW_THREADS
+  return out;
+}
+
 }  // namespace cairn::py

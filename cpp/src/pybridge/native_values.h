@@ -5,7 +5,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "cairn/common/status.h"
 #include "cairn/common/value.h"
 #include "cairn/graph/task.h"
 
@@ -17,6 +19,17 @@ namespace cairn::py {
 struct NativeTaskHandle {
   std::shared_ptr<TaskBody> body;
 };
+
+/// A native task value held by Python (cairn._core.NativeValue): what RunNativeTask returns
+/// for results that stay native between tasks on other processes (counts tables), so
+/// they are converted only where Python needs them and pickle as EncodeValue's bytes.
+struct NativeValueHandle {
+  ValuePtr value;
+};
+
+/// Runs `task` on the calling thread with `inputs`, the GIL released (held on entry and
+/// exit; the inputs are dropped before it is taken back). Errors: the task's Status.
+Result<ValuePtr> RunNativeTask(const NativeTaskHandle& task, std::vector<ValuePtr> inputs);
 
 /// The Python form of a task value (GIL held): PyValue -> its object, null -> None, int64 ->
 /// int, text values -> lists of str / lists of lists / (str, int) pairs. New reference, or

@@ -5,6 +5,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "byte_stream.h"
 #include "cairn/text/utf8.h"
 #include "tokens.h"
 
@@ -200,6 +201,61 @@ class NgramCountsImpl final : public NgramCounts {
     std::string joined;
     for (const auto& e : best) table->Add(Join(e.key, dict.words, &joined), e.count);
     return table;
+  }
+
+  void EncodeTo(std::string* out) const override {
+    ByteWriter w(out);
+    w.Put<int32_t>(n_);
+    w.PutString(sep_);
+    w.Put<uint32_t>(sizeof(Key));
+    w.Put<uint64_t>(runs_.size());
+    for (const auto& run : runs_) {
+      w.Put<uint64_t>(run->words.size());
+      for (const auto& word : run->words) w.PutString(word);
+      w.Put<uint64_t>(run->entries.size());
+      w.PutBytes(run->entries.data(), run->entries.size() * sizeof(Entry<Key>));
+    }
+  }
+
+  // The runs after n and sep (see EncodeTo), checked.
+  static Result<std::shared_ptr<const NgramCounts>> DecodeRuns(int n, std::string sep,
+                                                               ByteReader* in) {
+    auto bad = [](const char* what) {
+      return Status::Invalid("n-gram counts do not decode: ", what);
+    };
+    uint64_t runs = 0;
+    if (!in->Get(&runs) || !in->Holds(runs, 2 * sizeof(uint64_t))) return bad("cut short");
+    std::vector<RunPtr> out;
+    for (uint64_t r = 0; r < runs; ++r) {
+      auto run = std::make_shared<Run<Key>>();
+      uint64_t words = 0;
+      if (!in->Get(&words) || !in->Holds(words, sizeof(uint64_t))) return bad("cut short");
+      run->words.reserve(words);
+      for (uint64_t i = 0; i < words; ++i) {
+        std::string_view word;
+        if (!in->GetString(&word)) return bad("cut short");
+        if (i > 0 && !(run->words.back() < word)) return bad("words out of order");
+        run->words.emplace_back(word);
+      }
+      uint64_t entries = 0;
+      if (!in->Get(&entries) || !in->Holds(entries, sizeof(Entry<Key>))) return bad("cut short");
+      run->entries.resize(entries);
+      if (!in->GetArray(entries, run->entries.data())) return bad("cut short");
+      const Key unused = ~LowMask<Key>(kIdBits * n);
+      for (uint64_t i = 0; i < entries; ++i) {
+        const auto& e = run->entries[i];
+        if ((e.key & unused) != 0 || e.count <= 0) return bad("a malformed entry");
+        for (int j = 0; j < n; ++j) {
+          if (static_cast<uint32_t>(e.key >> (kIdBits * j)) >= words) {
+            return bad("a word id past the dictionary");
+          }
+        }
+        if (i > 0 && !(run->entries[i - 1].key < e.key)) return bad("keys out of order");
+      }
+      out.push_back(std::move(run));
+    }
+    return std::shared_ptr<const NgramCounts>(
+        std::make_shared<NgramCountsImpl<Key>>(n, std::move(sep), std::move(out)));
   }
 
   std::shared_ptr<CountsTable> ToTable() const override {
@@ -419,6 +475,27 @@ bool NgramsCountableAsIds(int n, std::string_view sep) {
     i += static_cast<size_t>(length);
   }
   return true;
+}
+
+Result<std::shared_ptr<const NgramCounts>> NgramCounts::Decode(std::string_view bytes) {
+  ByteReader in(bytes);
+  int32_t n = 0;
+  std::string_view sep;
+  uint32_t key_size = 0;
+  if (!in.Get(&n) || !in.GetString(&sep) || !in.Get(&key_size)) {
+    return Status::Invalid("n-gram counts do not decode: cut short");
+  }
+  if (n < 1 || n > kMaxIdNgram) return Status::Invalid("n-gram counts do not decode: bad n");
+  const bool wide = n > 2;
+  if (key_size != (wide ? sizeof(u128) : sizeof(uint64_t))) {
+    return Status::Invalid("n-gram counts do not decode: another key size");
+  }
+  auto decoded = wide ? NgramCountsImpl<u128>::DecodeRuns(n, std::string(sep), &in)
+                      : NgramCountsImpl<uint64_t>::DecodeRuns(n, std::string(sep), &in);
+  if (decoded.ok() && !in.AtEnd()) {
+    return Status::Invalid("n-gram counts do not decode: bytes past the end");
+  }
+  return decoded;
 }
 
 Result<std::shared_ptr<const NgramCounts>> NgramCounts::Merge(

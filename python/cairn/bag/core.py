@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable
 
 from .. import base
 from .._no_default import no_default
+from ..core import recipes as _recipes
 from ..delayed import Delayed, _unpack, funcname
 from ..tokenize import tokenize
 from . import chunk
@@ -83,7 +84,9 @@ class Bag:
         return self.name
 
     # Dask's collection protocol, so Dask (and dask.distributed) accept a cairn Bag.
-    __dask_graph__ = __cairn_graph__
+    def __dask_graph__(self) -> dict:
+        return _recipes.dask_graph(self)
+
     __dask_keys__ = __cairn_keys__
     __dask_postcompute__ = __cairn_postcompute__
     __dask_postpersist__ = __cairn_postpersist__
@@ -105,8 +108,9 @@ class Bag:
 
     @property
     def dask(self) -> dict:
-        """The task graph (Dask's graph spec)."""
-        return self.__cairn_graph__()
+        """The task graph (a dict in Dask's graph spec), as Dask's schedulers receive it:
+        native tasks appear as the Python calls that rebuild and run them."""
+        return self.__dask_graph__()
 
     def compute(self, **kwargs: Any) -> list:
         """Compute the bag into a list; keywords as for :func:`cairn.compute`."""

@@ -11,12 +11,12 @@ reduce natively too. Any other step sees ordinary Python lists (converted when i
 from __future__ import annotations
 
 import operator
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from .. import _core
 from .. import config as _config
+from ..core import recipes
 from ..tokenize import tokenize
 
 _CODECS = {None: "", "gzip": "gzip", "bz2": "bz2", "zstd": "zstd"}  # xz: Python path
@@ -44,23 +44,8 @@ def can_read(encoding: str, errors: str, linedelimiter: Any, include_path: bool,
             and all(c in _CODECS for c in codecs))
 
 
-# How each "collect" scan was made, so scheduler="processes" can run it in a worker (next
-# to the Python steps that consume its lines) instead of shipping the lines there.
-RECIPES: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
-
-
-def run_recipe(recipe: tuple) -> Any:
-    """Runs a recorded native scan here, on the calling thread; its Python value."""
-    kind, *args = recipe
-    task = _scan_task(*args) if kind == "text_scan" else getattr(_core, kind)(*args)
-    return _core.execute({"scan": (task,)}, ["scan"], "sync", 1, None, False)[0]
-
-
 def _collect_scan(part: tuple, errors: str, ops: tuple) -> Any:
-    recipe = ("text_scan", part, errors, ops, "collect")
-    task = _scan_task(*recipe[1:])
-    RECIPES[task] = recipe
-    return task
+    return recipes.make(_scan_task, part, errors, ops, "collect")
 
 
 def make_bag(spec: NativeText, prefix: str = "read-text") -> Any:
@@ -91,6 +76,19 @@ def _scan_task(part: Any, errors: str, ops: Any, sink: str, partition: int = 0) 
     core_part = [(p, off, size, codec, s3.core_spec() if s3 is not None else _LOCAL, listed)
                  for p, off, size, codec, s3, listed in part]
     return _core.text_scan(core_part, errors, list(ops), sink, partition)
+
+
+# The native reductions, as module-level functions so their recipes pickle by name.
+def _merge_task(concat: bool) -> Any:
+    return _core.merge_counts(concat)
+
+
+def _sum_task() -> Any:
+    return _core.sum_int64()
+
+
+def _largest_task(k: int) -> Any:
+    return _core.largest_counts(k)
 
 
 def extend(bag: Any, op: str, kind: str, n: int = 0, sep: str = "") -> Any:
@@ -152,9 +150,9 @@ def reduce_bag(bag: Any, sink: str, split_every: int | None, name: str) -> tuple
         raise ValueError(f"split_every must be at least 2, got {split_every}")
     token = tokenize(spec.parts, spec.errors, spec.ops, sink, split_every)
     scan = f"{name}-part-{token}"
-    dsk = {(scan, i): (_scan_task(part, spec.errors, spec.ops, sink, i),)
+    dsk = {(scan, i): (recipes.make(_scan_task, part, spec.errors, spec.ops, sink, i),)
            for i, part in enumerate(spec.parts)}
-    merge = _core.sum_int64() if sink == "count" else _core.merge_counts()
+    merge = recipes.make(_sum_task) if sink == "count" else recipes.make(_merge_task, False)
     tree, last = _tree(scan, len(spec.parts), split_every, merge, token)
     dsk.update(tree)
     return dsk, token, last
@@ -166,10 +164,10 @@ def frequencies(bag: Any, split_every: int | None, sort: bool) -> Any:
     dsk, token, last = reduce_bag(bag, "frequencies", split_every, "frequencies")
     final = f"frequencies-aggregate-{token}"
     # concat: n-gram counts are only listed together; topk and the conversion stream the merge
-    dsk[(final, 0)] = (_core.merge_counts(True), last)
+    dsk[(final, 0)] = (recipes.make(_merge_task, True), last)
     if sort:
         sorted_name = f"frequencies-sorted-{token}"
-        dsk[(sorted_name, 0)] = (_core.largest_counts(-1), (final, 0))
+        dsk[(sorted_name, 0)] = (recipes.make(_largest_task, -1), (final, 0))
         final = sorted_name
     out = Bag(dsk, final, 1)
     out._native_counts = True
@@ -180,7 +178,7 @@ def topk_of_counts(bag: Any, k: int) -> Any:
     from .core import Bag
 
     name = f"topk-{tokenize(bag, k)}"
-    out = Bag({(name, 0): (_core.largest_counts(k), (bag.name, 0))}, name, 1, (bag,))
+    out = Bag({(name, 0): (recipes.make(_largest_task, k), (bag.name, 0))}, name, 1, (bag,))
     return out
 
 
@@ -189,7 +187,7 @@ def distinct(bag: Any) -> Any:
 
     dsk, token, last = reduce_bag(bag, "distinct", None, "distinct")
     final = f"distinct-aggregate-{token}"
-    dsk[(final, 0)] = (_core.merge_counts(True), last)
+    dsk[(final, 0)] = (recipes.make(_merge_task, True), last)
     return Bag(dsk, final, 1)
 
 
@@ -198,5 +196,5 @@ def count(bag: Any, split_every: int | None) -> Any:
 
     dsk, token, last = reduce_bag(bag, "count", split_every, "count")
     final = f"count-aggregate-{token}"
-    dsk[final] = (_core.sum_int64(), last)
+    dsk[final] = (recipes.make(_sum_task), last)
     return _item(final, dsk, ())

@@ -367,7 +367,7 @@ def rewrite(dsk: dict, keys: list, pool: WorkerPool, fuse: bool = True) -> tuple
     one call, under its last key, with its first task's inputs)."""
     from .. import _core
 
-    from ..bag.native import RECIPES, run_recipe
+    from ..core import recipes
 
     native = _core.NativeTask
     python_tasks = {k: v for k, v in dsk.items()
@@ -376,12 +376,12 @@ def rewrite(dsk: dict, keys: list, pool: WorkerPool, fuse: bool = True) -> tuple
     # its lines are made where they are used instead of being shipped there.
     # (a NativeTask is not callable, so is_task() does not see these)
     scans = {k for k, v in dsk.items() if type(v) is tuple and len(v) == 1
-             and isinstance(v[0], native) and v[0] in RECIPES}
+             and isinstance(v[0], native) and recipes.recipe_of(v[0]) is not None}
     feeding: set = set()
     for spec in python_tasks.values() if scans else ():
         feeding.update(d for d in _dependencies(spec, dsk) if d in scans)
     for key in feeding:
-        python_tasks[key] = (run_recipe, RECIPES[dsk[key][0]])
+        python_tasks[key] = (recipes.run, recipes.recipe_of(dsk[key][0]), True)
     known = set(python_tasks)
     heads = _fuse_chains(dsk, keys, python_tasks) if fuse else {}
     graph = _Graph(python_tasks)

@@ -54,6 +54,12 @@ class NgramCounts {
   /// Every entry as a CountsTable of joined strings, in order of first occurrence.
   virtual std::shared_ptr<CountsTable> ToTable() const = 0;
 
+  /// Appends the runs as bytes (value_codec.h: one cairn build at both ends).
+  virtual void EncodeTo(std::string* out) const = 0;
+  /// The NgramCounts EncodeTo wrote. Errors: Invalid when the bytes are cut short or break
+  /// the runs' invariants (sorted distinct words and keys, ids within the dictionary).
+  static Result<std::shared_ptr<const NgramCounts>> Decode(std::string_view bytes);
+
  protected:
   NgramCounts(int n, std::string sep) : n_(n), sep_(std::move(sep)) {}
   int n_;
