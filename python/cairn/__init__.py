@@ -57,3 +57,16 @@ __all__ = [
 
 # Worker threads hold Python thread states; join them while the interpreter is intact.
 _atexit.register(_core.shutdown_pools)
+
+
+def _register_joblib_backend() -> None:
+    from .schedulers import joblib_backend
+
+    joblib_backend.register()
+
+
+# joblib.parallel_backend("cairn"): registered once joblib is imported (importing it here
+# would double cairn's import time).
+from .schedulers.when_imported import when_imported as _when_imported  # noqa: E402
+
+_when_imported("joblib", _register_joblib_backend)
