@@ -234,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         demo_errors_and_graph(tmpdir)
         from pathlib import Path
 
+        from demo_cluster import demo_cluster
         from demo_processes import demo_processes
         from demo_s3 import demo_s3
         from demo_store import demo_store
@@ -241,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         demo_store(Path(tmpdir) / "corpus", Path(tmpdir))
         demo_processes(Path(tmpdir) / "corpus")
         demo_s3(Path(tmpdir) / "corpus", Path(tmpdir) / "project", Path(tmpdir))
+        demo_cluster(Path(tmpdir) / "corpus", Path(tmpdir) / "project")
     finally:
         for name in ("corpus", "project", "remote", "clone", "clone-s3", "s3-data"):
             shutil.rmtree(os.path.join(tmpdir, name), ignore_errors=True)

@@ -223,14 +223,14 @@ def test_results_are_dropped_in_the_worker_once_consumed():
 
 
 def test_a_read_text_scan_feeding_python_steps_runs_in_the_worker(tmp_path):
-    from cairn.core.recipes import run
+    from cairn.core.recipes import run_to_python
     from cairn.processes.scheduler import rewrite
 
     path = tmp_path / "lines.txt"
     path.write_text("a b\nc\n")
     b = cb.read_text(str(path)).map(len)
     _, graph = rewrite(b.__cairn_graph__(), b.__cairn_keys__(), pool=None, fuse=False)
-    assert [spec[0] for spec in graph.tasks.values()].count(run) == 1
+    assert [spec[0] for spec in graph.tasks.values()].count(run_to_python) == 1
 
 
 class _Setting:

@@ -88,7 +88,9 @@ class Bag:
         return _recipes.dask_graph(self)
 
     __dask_keys__ = __cairn_keys__
-    __dask_postcompute__ = __cairn_postcompute__
+    def __dask_postcompute__(self) -> tuple:
+        return _recipes.dask_postcompute(self)
+
     __dask_postpersist__ = __cairn_postpersist__
     __dask_tokenize__ = __cairn_tokenize__
     __dask_optimize__ = staticmethod(_optimize)

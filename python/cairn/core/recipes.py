@@ -65,21 +65,54 @@ def _flat(values: Any, out: list) -> list:
     return out
 
 
-def run(recipe: Recipe, to_python: bool, *inputs: Any) -> Any:
-    """Rebuilds a native task from its recipe and runs it here on ``inputs`` (lists are
-    flattened, as the C++ graph builder does); a Python value if ``to_python`` (or if the
-    result has no native form to travel in), else a ``NativeValue``."""
+def run(recipe: Recipe, *inputs: Any) -> Any:
+    """Rebuilds a native task from its recipe and runs it here on ``inputs``: a
+    ``NativeValue`` for a counts table (so a key holds the same kind of value in every
+    graph that names it), else the result's Python value."""
     task = recipe.factory(*recipe.args)
-    return _core.run_native(task, _flat(inputs, []), to_python)
+    return _core.run_native(task, list(inputs), False)
+
+
+class ToPython:
+    """A task's callable that reads native results: NativeValue arguments (also inside
+    lists) become their Python values before ``func`` is called."""
+
+    __slots__ = ("func",)
+
+    def __init__(self, func: Callable) -> None:
+        self.func = func
+
+    def __reduce__(self) -> tuple:
+        return (ToPython, (self.func,))
+
+    def __call__(self, *args: Any) -> Any:
+        return self.func(*(to_python(a) for a in args))
+
+
+def _reading_native(spec: Any) -> Any:
+    """``spec`` with every callable of its task tuples wrapped in :class:`ToPython`."""
+    if type(spec) is list:
+        return [_reading_native(s) for s in spec]
+    if type(spec) is tuple and spec and callable(spec[0]):
+        return (ToPython(spec[0]), *(_reading_native(a) for a in spec[1:]))
+    return spec
 
 
 def to_python(value: Any) -> Any:
-    """``value`` with a NativeValue (a native result handed over as is) made Python."""
+    """``value`` with a NativeValue (a native result handed over as is) made Python; a list
+    holding none is returned as it is."""
     if isinstance(value, _core.NativeValue):
         return value.to_python()
     if type(value) is list:
-        return [to_python(v) for v in value]
+        converted = [to_python(v) for v in value]
+        if any(c is not v for c, v in zip(converted, value)):
+            return converted
     return value
+
+
+def run_to_python(recipe: Recipe, *inputs: Any) -> Any:
+    """:func:`run`, its result always a Python value (for a task whose reader is Python)."""
+    return to_python(run(recipe, *inputs))
 
 
 def _keys_in(arg: Any, dsk: dict, out: set) -> None:
@@ -97,24 +130,16 @@ def _keys_in(arg: Any, dsk: dict, out: set) -> None:
             pass
 
 
-def portable(dsk: dict, keys: list) -> dict:
-    """``dsk`` with each native task ``(native, *args)`` replaced by ``(run, recipe,
-    to_python, *args)``: Python results for the wanted ``keys`` (flat) and for tasks a
-    Python task reads, native values between native tasks. A graph without native tasks is
-    returned as it is. A native task without a recipe is a TypeError naming its key."""
-    native = [k for k, v in dsk.items() if is_native(v)]
+def portable(dsk: dict) -> dict:
+    """``dsk`` with each native task ``(native, *keys)`` replaced by ``(run, recipe, *keys)``
+    (its input keys flattened), and each Python task that reads a native result given
+    that result as a Python value (:class:`ToPython`). A counts table stays a
+    ``NativeValue`` under its key in every graph; the collection's ``__dask_postcompute__``
+    makes outputs Python. A graph without native tasks is returned as it is. A native task
+    without a recipe is a TypeError naming its key."""
+    native = {k for k, v in dsk.items() if is_native(v)}
     if not native:
         return dsk
-    python_inputs: set = set()
-    for key, spec in dsk.items():
-        if not is_native(spec):
-            _keys_in(spec, dsk, python_inputs)
-    wanted = set()
-    for k in keys:
-        try:
-            wanted.add(k)
-        except TypeError:
-            pass
     out = dict(dsk)
     for key in native:
         task, *args = dsk[key]
@@ -122,7 +147,14 @@ def portable(dsk: dict, keys: list) -> dict:
         if recipe is None:
             raise TypeError(f"native task {key!r} ({task!r}) was not made through "
                             "cairn.core.recipes.make, so it cannot leave this process")
-        out[key] = (run, recipe, key in wanted or key in python_inputs, *args)
+        out[key] = (run, recipe, *_flat(args, []))
+    for key, spec in dsk.items():
+        if key in native:
+            continue
+        reads: set = set()
+        _keys_in(spec, dsk, reads)
+        if reads & native:
+            out[key] = _reading_native(spec)
     return out
 
 
@@ -138,4 +170,15 @@ def _flat_keys(keys: Any, out: list) -> list:
 def dask_graph(collection: Any) -> dict:
     """A cairn collection's ``__dask_graph__()``: its graph made :func:`portable`, so Dask's
     schedulers (dask.distributed's workers among them) can run and move every task."""
-    return portable(collection.__cairn_graph__(), _flat_keys(collection.__cairn_keys__(), []))
+    return portable(collection.__cairn_graph__())
+
+
+def _finalize_python(results: Any, finalize: Callable, *extra: Any) -> Any:
+    return finalize(to_python(results), *extra)
+
+
+def dask_postcompute(collection: Any) -> tuple:
+    """A cairn collection's ``__dask_postcompute__()``: its own, after native results (a
+    counts table kept native under its key) are made Python."""
+    finalize, extra = collection.__cairn_postcompute__()
+    return _finalize_python, (finalize, *extra)

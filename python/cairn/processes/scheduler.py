@@ -381,7 +381,7 @@ def rewrite(dsk: dict, keys: list, pool: WorkerPool, fuse: bool = True) -> tuple
     for spec in python_tasks.values() if scans else ():
         feeding.update(d for d in _dependencies(spec, dsk) if d in scans)
     for key in feeding:
-        python_tasks[key] = (recipes.run, recipes.recipe_of(dsk[key][0]), True)
+        python_tasks[key] = (recipes.run_to_python, recipes.recipe_of(dsk[key][0]))
     known = set(python_tasks)
     heads = _fuse_chains(dsk, keys, python_tasks) if fuse else {}
     graph = _Graph(python_tasks)

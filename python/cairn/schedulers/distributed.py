@@ -144,13 +144,13 @@ def get(client: Any, dsk: dict, keys: Any, **kwargs: Any) -> Any:
         dsk = {**dsk, **{k: (literal(v),) for k, v in cache.items()}}
     flat: list = []
     _flatten(keys, flat)
-    dsk = recipes.portable(dsk, flat)
+    dsk = recipes.portable(dsk)
     if kwargs.pop("optimize_graph", True):
         dsk = fuse(dsk, flat)
     for cairn_only in ("num_workers", "initializer"):
         kwargs.pop(cairn_only, None)
     try:
-        return client.get(dsk, keys, **kwargs)
+        return recipes.to_python(client.get(dsk, keys, **kwargs))
     except Exception as exc:
         text = str(exc)
         if not any(word in text for word in ("serializ", "pickle", "tokenize")):
