@@ -19,6 +19,7 @@ so the caller, as itself.
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import threading
@@ -32,6 +33,13 @@ from .. import config as _config
 from . import distributed as _distributed
 
 NAME = "cairn"
+_SCATTER_BYTES = 1e3  # arguments larger than this go to the cluster once (as Dask's backend)
+
+
+def _run_batch(batch: Any, tasks: list) -> list:
+    """On a worker: joblib's batch with its calls (large arguments arrive resolved)."""
+    batch.items = tasks
+    return batch()
 
 
 def _resolve(scheduler: Any) -> tuple[str, Any]:
@@ -70,6 +78,7 @@ class CairnBackend(AutoBatchingMixin, ParallelBackendBase):
         self._dispatch: ThreadPoolExecutor | None = None
         self._futures: set = set()
         self._lock = threading.Lock()
+        self._scattered: dict = {}  # id(arg) -> (arg, its future on the cluster), per call
 
     @property
     def uses_threads(self) -> bool:  # joblib's require="sharedmem" asks for this
@@ -114,9 +123,37 @@ class CairnBackend(AutoBatchingMixin, ParallelBackendBase):
         key = f"joblib-batch-{uuid.uuid4().hex}"
         return get({key: (func,)}, key, scheduler=self.mode, num_workers=self._n_jobs)
 
+    def _on_cluster(self, arg: Any) -> Any:
+        """``arg``, or for a large one (a training set, say) its future: sent to the cluster
+        once per Parallel call instead of inside every batch."""
+        from dask.sizeof import sizeof
+
+        try:
+            large = sizeof(arg) > _SCATTER_BYTES
+        except Exception:  # noqa: BLE001 - sizeof of an odd object: send it as it is
+            large = False
+        if not large:
+            return arg
+        with self._lock:
+            known = self._scattered.get(id(arg))
+        if known is None:
+            known = (arg, self.client.scatter(arg, hash=False))
+            with self._lock:
+                known = self._scattered.setdefault(id(arg), known)
+        return known[1]
+
+    def _submit_to_cluster(self, func: Any) -> Any:
+        tasks = [(f, [self._on_cluster(a) for a in args],
+                  {k: self._on_cluster(v) for k, v in kwargs.items()})
+                 for f, args, kwargs in func.items]
+        empty = copy.copy(func)  # joblib's batch (its nested backend) without the calls
+        empty.items = []
+        return self.client.submit(_run_batch, empty, tasks, pure=False,
+                                  key=f"joblib-batch-{len(tasks)}-{uuid.uuid4().hex}")
+
     def submit(self, func: Any, callback: Any = None) -> Any:
         if self.mode == "distributed":
-            future = self.client.submit(func, pure=False)
+            future = self._submit_to_cluster(func)
         else:
             self.start_call()
             future = self._dispatch.submit(self._run_local, func)
@@ -143,6 +180,8 @@ class CairnBackend(AutoBatchingMixin, ParallelBackendBase):
             self.terminate()
 
     def stop_call(self) -> None:
+        with self._lock:
+            self._scattered = {}
         self.terminate()
 
     def terminate(self) -> None:
