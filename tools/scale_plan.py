@@ -71,7 +71,7 @@ class Workload:
     beta: float
     key_bytes: float
     rate: tuple[float, float]  # MiB/s per core, (slow, fast)
-    scan_mem: float            # peak bytes of one scan task per byte of its block
+    scan_mem: float            # peak bytes of a scan per byte of the segment it reads
 
     def keys(self, nbytes: float) -> float:
         """Distinct keys in ``nbytes`` of text."""
@@ -144,7 +144,7 @@ def plan(a: argparse.Namespace, w: Workload, workers: int) -> dict:
     return dict(files=files, per_part=per_part, parts=parts, gets=gets, block=block,
                 tasks=tasks, task_s=task_s, bounds=bounds, cpu_slow=cpu_slow, scan=scan,
                 demand=demand, pace=pace, levels=rows, merge_s=merge_s, table=table,
-                scan_mem=a.threads * w.scan_mem * block,
+                scan_mem=a.threads * (w.scan_mem * block / per_part + a.mem_factor * table),
                 peak_mem=max(r[5] for r in rows), final_keys=final_keys, limits=limits,
                 result=(a.topk or final_keys) * a.client_key_bytes,
                 graph_s=parts * a.graph_us * 1e-6, sched_s=sum(tasks) / a.task_rate)
@@ -185,7 +185,7 @@ def report(a: argparse.Namespace, w: Workload) -> None:
     print(f"- scan bounds: S3/network {seconds(b['S3/network'])}, CPU {seconds(b['CPU'])} - "
           f"{seconds(p['cpu_slow'])} ({w.rate[1]:g}-{w.rate[0]:g} MiB/s per core), scheduler "
           f"{seconds(b['scheduler'])}, S3 GET limit {seconds(b['S3 GET limit'])}; a scan task "
-          f"takes {p['task_s'][1]:.2g}-{p['task_s'][0]:.2g} s")
+          f"takes {seconds(p['task_s'][1])}-{seconds(p['task_s'][0])}")
     print(f"- wall time: scan {seconds(p['scan'][0])} - {seconds(p['scan'][1])} (bound by "
           f"{max(b, key=b.get)}), then merges >= {seconds(p['merge_s'])}; merges move "
           f"{human(moved)} between workers ({moved / a.total:.2g}x the corpus)")
