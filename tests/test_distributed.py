@@ -136,6 +136,22 @@ def test_a_pipeline_sends_about_one_task_per_partition_per_stage(client):
     assert len(stream.data) <= 2 * b.npartitions
 
 
+def test_many_tiny_fan_ins_are_sent_as_one_task_each(client):
+    level = [cairn.delayed(inc)(i) for i in range(2000)]
+    total = cairn.delayed(sum)([cairn.delayed(sum)(level[i:i + 50]) for i in range(0, 2000, 50)])
+    with distributed.get_task_stream(client) as stream:
+        assert total.compute() == sum(range(1, 2001))
+    assert len(stream.data) <= 41 + 1  # 40 sums, each with its 50 incs inside, and the total
+
+
+def test_a_few_heavy_inputs_of_one_task_stay_parallel(client):
+    parts = [cairn.delayed(time.sleep)(0.05, dask_key_name=f"fit-{i}") for i in range(6)]
+    with distributed.get_task_stream(client) as stream:
+        cairn.delayed(len)(parts).compute()
+    assert {t["key"] for t in stream.data} >= {f"fit-{i}" for i in range(6)}
+    assert len({t["worker"] for t in stream.data if str(t["key"]).startswith("fit-")}) == 2
+
+
 def test_the_tasks_have_readable_names_on_the_dashboard(client, corpus):
     with distributed.get_task_stream(client) as stream:
         word_count(corpus).compute()

@@ -66,17 +66,20 @@ def worker_version() -> str:
 _CHECKED: "weakref.WeakKeyDictionary[Any, set]" = weakref.WeakKeyDictionary()
 
 
-def check_workers(client: Any) -> None:
-    """Raises a clear error if ``client`` is closed or a worker lacks this cairn version."""
+def check_workers(client: Any) -> int:
+    """Raises a clear error if ``client`` is closed or a worker lacks this cairn version;
+    returns the cluster's worker threads."""
     import cairn
 
     if getattr(client, "status", None) in ("closed", "closing"):
         raise ValueError(f"the distributed Client {client!r} is closed: compute with an open "
                          "client (Client(...)), or with scheduler='threads'")
-    workers = set(client.scheduler_info().get("workers", {}))
+    info = client.scheduler_info().get("workers", {})
+    threads = sum(w.get("nthreads", 1) for w in info.values())
+    workers = set(info)
     checked = _CHECKED.setdefault(client, set())
     if workers <= checked:
-        return
+        return threads
     found = client.run(worker_version, workers=sorted(workers - checked), on_error="return")
     for worker, version in sorted(found.items()):
         if isinstance(version, BaseException):
@@ -89,6 +92,7 @@ def check_workers(client: Any) -> None:
                 f"dask worker {worker} runs cairn {version}, the client cairn "
                 f"{cairn.__version__}: install the same version on every worker")
         checked.add(worker)
+    return threads
 
 
 class FusedChain:
@@ -131,12 +135,64 @@ def fuse(dsk: dict, keys: list) -> dict:
     return out
 
 
+# A fan-in is inlined only if at least this many such tasks per worker thread remain.
+_FAN_IN_TASKS_PER_THREAD = 4
+
+
+def _inline(spec: Any, inputs: dict) -> Any:
+    if type(spec) is list:
+        return [_inline(s, inputs) for s in spec]
+    if type(spec) is tuple and spec and callable(spec[0]):
+        return (spec[0], *(_inline(a, inputs) for a in spec[1:]))
+    try:
+        return inputs.get(spec, spec)
+    except TypeError:  # unhashable: a plain value
+        return spec
+
+
+def inline_fan_ins(dsk: dict, keys: list, threads: int) -> dict:
+    """``dsk`` with each task whose two or more inputs are tasks only it reads (and nobody
+    wants) made one task that computes those inputs inline: ``sum`` of a hundred tiny
+    ``inc`` calls becomes one task instead of 101. Done only when at least
+    ``_FAN_IN_TASKS_PER_THREAD`` such tasks per worker thread remain, so every thread still
+    has work (24 fits feeding one ``sum`` stay 24 tasks)."""
+    from ..base import task_dependencies
+    from ..processes.spec import is_task
+
+    wanted = set()
+    for k in keys:
+        try:
+            wanted.add(k)
+        except TypeError:
+            pass
+    deps: dict = {}
+    readers: dict = {}
+    for key, spec in dsk.items():
+        found: set = set()
+        task_dependencies(spec, dsk, found)
+        deps[key] = found
+        for d in found:
+            readers[d] = readers.get(d, 0) + 1
+    fan_ins = {k for k, found in deps.items()
+               if len(found) >= 2 and is_task(dsk[k])
+               and all(readers[d] == 1 and d not in wanted and is_task(dsk[d]) for d in found)}
+    fan_ins = {k for k in fan_ins if not deps[k] & fan_ins}  # one level: inputs stay whole
+    if len(fan_ins) < _FAN_IN_TASKS_PER_THREAD * max(threads, 1):
+        return dsk
+    out = dict(dsk)
+    for key in fan_ins:
+        out[key] = _inline(dsk[key], {d: dsk[d] for d in deps[key]})
+        for d in deps[key]:
+            del out[d]
+    return out
+
+
 def get(client: Any, dsk: dict, keys: Any, **kwargs: Any) -> Any:
     """Compute ``keys`` of ``dsk`` on ``client``'s cluster (as ``client.get``), with native
     tasks made portable and linear chains fused first. Results come back to the caller."""
     from ..base import _flatten
 
-    check_workers(client)
+    threads = check_workers(client)
     cache = kwargs.pop("cache", None)
     if cache:  # results already known (as cairn.get's cache=): handed over, not recomputed
         from ..base import literal
@@ -146,7 +202,7 @@ def get(client: Any, dsk: dict, keys: Any, **kwargs: Any) -> Any:
     _flatten(keys, flat)
     dsk = recipes.portable(dsk)
     if kwargs.pop("optimize_graph", True):
-        dsk = fuse(dsk, flat)
+        dsk = inline_fan_ins(fuse(dsk, flat), flat, threads)
     for cairn_only in ("num_workers", "initializer"):
         kwargs.pop(cairn_only, None)
     try:
