@@ -357,44 +357,60 @@ def words_part(size: dict, repeat: int, max_s: float, notes: list[str],
 # --------------------------------------------------------------------------- (2) delayed
 
 
-def client_side_breakdown(root: Any) -> str:
-    """Times of the steps cairn's distributed get takes on the client before submitting,
-    run again (untimed in the benchmark) on the same graph."""
+def client_side_breakdown(root: Any, threads: int = WORKERS) -> str:
+    """Times of the steps cairn's distributed get takes on the client before it submits a
+    graph, run again (untimed in the benchmark) on the same graph, and the size of what it
+    submits."""
     from dask._expr import LLGExpr
     from distributed.protocol import serialize, to_serialize
 
     from cairn import _core
+    from cairn.base import _flatten
     from cairn.core import recipes
     from cairn.schedulers import distributed as cd
-
-    from cairn.base import _flatten
 
     dsk = root.__cairn_graph__()
     flat: list = []
     _flatten([root.__cairn_keys__()], flat)  # as cairn's compute hands keys to the get
     steps = {}
-    t0 = time.perf_counter()
-    dsk2 = recipes.portable(dsk)
-    steps["recipes.portable"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    chains = _core.plan_chains(dsk2, flat)
-    steps["_core.plan_chains"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    dsk3 = cd.fuse(dsk2, flat)
-    steps["fuse (with plan_chains)"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    expr = LLGExpr(dsk3)
-    steps["LLGExpr(dsk) (tokenizes the dict)"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    serialize(to_serialize(expr), on_error="raise")
-    steps["distributed serialize"] = time.perf_counter() - t0
+
+    def step(name: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        value = fn()
+        steps[name] = time.perf_counter() - t0
+        return value
+
+    graph = step("recipes.portable", lambda: recipes.portable(dsk))
+    chains = step("_core.plan_chains", lambda: _core.plan_chains(graph, flat))
+    graph = step("fuse (linear chains, with plan_chains)", lambda: cd.fuse(graph, flat))
+    inline = getattr(cd, "inline_fan_ins", None)  # cairn after commit 757d218
+    if inline is not None:
+        graph = step("inline_fan_ins", lambda: inline(graph, flat, threads))
+    expr = step("distributed's LLGExpr(dsk) (tokenizes the whole dict)", lambda: LLGExpr(graph))
+    frames = step("distributed serialize", lambda: serialize(to_serialize(expr),
+                                                             on_error="raise"))
+    size = sum(memoryview(f).nbytes for f in frames[1])
     return (f"cairn's client-side steps before submitting, rerun on the same {len(dsk):,}-task "
-            f"graph ({len(chains)} chains fused): "
-            + "; ".join(f"{k} {v:.3f} s" for k, v in steps.items()) + ".")
+            f"graph ({len(chains)} linear chains): "
+            + "; ".join(f"{k} {v:.3f} s" for k, v in steps.items())
+            + f". Submitted: {len(graph):,} tasks, {size / MiB:.1f} MiB serialized.")
+
+
+def installed_note() -> str:
+    """Which cairn ran: its newest installed Python file and the extension's file times
+    (the venv can be reinstalled from a newer commit while benchmarks run)."""
+    import cairn
+
+    folder = Path(cairn.__file__).parent
+    newest = max(folder.rglob("*.py"), key=lambda p: p.stat().st_mtime)
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(newest.stat().st_mtime))
+    return (f"Installed cairn: {folder}; its newest Python file is "
+            f"{newest.relative_to(folder)} (written {when}).")
 
 
 PROFILE_PATTERNS = (("cairn/core/recipes.py", "portable"),
                     ("cairn/schedulers/distributed.py", "fuse"), ("~", "plan_chains"),
+                    ("cairn/schedulers/distributed.py", "inline_fan_ins"),
                     ("cairn/schedulers/distributed.py", "check_workers"),
                     ("dask/_expr.py", "__new__"), ("dask/tokenize.py", "_tokenize_deterministic"),
                     ("dask/base.py", "collections_to_expr"),
@@ -650,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Whole benchmark run: {elapsed / 60:.1f} min.",
         wordcount.MONITOR.note(),
         wordcount.extension_note(),
+        installed_note(),
     ]
     name = "cluster" + ("" if set(parts) == set(PARTS) else "-" + "-".join(
         p for p in PARTS if p in parts)) + ("-quick" if args.quick else "")
