@@ -144,6 +144,31 @@ def test_many_tiny_fan_ins_are_sent_as_one_task_each(client):
     assert len(stream.data) <= 41 + 1  # 40 sums, each with its 50 incs inside, and the total
 
 
+def fresh_token(i):
+    import uuid
+
+    return f"{i}-{uuid.uuid4().hex}"
+
+
+def same(a, b, c):
+    return a == b
+
+
+def test_an_input_a_task_names_twice_is_computed_once(client):
+    outs = []
+    for i in range(12):  # enough fan-ins per worker thread for inlining to be considered
+        x = cairn.delayed(fresh_token)(i)
+        outs.append(cairn.delayed(same)(x, x, cairn.delayed(inc)(i)))
+    assert cairn.delayed(all)(outs).compute(scheduler=client) is True
+
+
+def test_optimize_graph_false_reaches_the_cluster_unfused(client):
+    b = cb.from_sequence(range(100), npartitions=5).map(inc).map(inc)
+    with distributed.get_task_stream(client) as stream:
+        assert b.compute(scheduler=client, optimize_graph=False) == [x + 2 for x in range(100)]
+    assert len(stream.data) == len(b.__cairn_graph__())  # every task on its own
+
+
 def test_a_few_heavy_inputs_of_one_task_stay_parallel(client):
     parts = [cairn.delayed(time.sleep)(0.05, dask_key_name=f"fit-{i}") for i in range(6)]
     with distributed.get_task_stream(client) as stream:

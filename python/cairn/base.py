@@ -202,6 +202,8 @@ def get(
     _refuse_get_keyword(kwargs)
     scheduler = _resolve_scheduler(scheduler)
     if callable(scheduler):
+        if getattr(scheduler, "accepts_optimize_graph", False):
+            kwargs["optimize_graph"] = optimize_graph
         return scheduler(_as_graph(dsk), keys, **kwargs)
     cache = kwargs.get("cache")
     dsk = _as_graph(dsk, cache)
@@ -373,6 +375,8 @@ def _run_collections(collections: Sequence[Any], scheduler: Any = None,
         dsk = _optimize(collections, dsk, keys)
     scheduler = _resolve_scheduler(scheduler)
     if callable(scheduler):
+        if getattr(scheduler, "accepts_optimize_graph", False):
+            kwargs["optimize_graph"] = optimize_graph
         results = _pack(keys, iter(_flatten_like(keys, scheduler(dsk, keys, **kwargs))), list)
     else:
         values = _execute(dsk, keys, scheduler, num_workers, optimize_graph,

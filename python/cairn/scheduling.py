@@ -30,9 +30,9 @@ def _distributed_scheduler(scheduler: Any) -> Callable | None:
     """``get`` on a dask.distributed client for ``scheduler=client`` or ``"distributed"``
     (the default client), else None."""
     if _distributed.is_client(scheduler):
-        return functools.partial(_distributed.get, scheduler)
+        return _distributed.Get(scheduler)
     if isinstance(scheduler, str) and scheduler.lower() in _distributed.NAMES:
-        return functools.partial(_distributed.get, _distributed.named_client())
+        return _distributed.Get(_distributed.named_client())
     return None
 
 
@@ -75,7 +75,7 @@ def _resolve_scheduler(scheduler: Any) -> Any:
         if scheduler is None:
             client = _distributed.default_client()
             if client is not None:  # as Dask: a default distributed Client runs compute()
-                return functools.partial(_distributed.get, client)
+                return _distributed.Get(client)
             scheduler = "threads"
     cluster = _distributed_scheduler(scheduler)
     if cluster is not None:
@@ -243,7 +243,7 @@ def get_scheduler(get: Callable | None = None, scheduler: Any = None,
     if scheduler is None:
         client = _distributed.default_client()
         if client is not None:
-            return functools.partial(_distributed.get, client)
+            return _distributed.Get(client)
         if collections:
             for c in collections:
                 default = getattr(type(c), "__dask_scheduler__", None)
