@@ -5,7 +5,6 @@ active callbacks (split from :mod:`cairn.base`, which re-exports the public name
 from __future__ import annotations
 
 import contextvars
-import functools
 import os
 from typing import Any, Callable
 
