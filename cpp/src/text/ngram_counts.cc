@@ -2,8 +2,16 @@
 
 #include <algorithm>
 #include <bit>
+#include <exception>
 #include <limits>
+#include <system_error>
+#include <thread>
 #include <type_traits>
+
+#if __has_include(<sys/mman.h>)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include "byte_stream.h"
 #include "cairn/text/utf8.h"
@@ -69,11 +77,19 @@ Key RemapKey(Key key, int n, const uint32_t* remap) {
   return out;
 }
 
-// Calls visit(key, count, rank) for each distinct key of `runs` in key order (ids into
-// dict.words), with counts summed and the smallest rank: a k-way merge through a heap.
+// The entries of one run that a merge reads: [begin, end), and the run's id mapping.
+template <typename Key>
+struct Slice {
+  const Entry<Key>* begin;
+  const Entry<Key>* end;
+  const uint32_t* remap;
+};
+
+// Calls visit(key, count, rank) for each distinct key of `slices` in key order (ids into
+// the merged dictionary), with counts summed and the smallest rank: a k-way merge through
+// a heap.
 template <typename Key, typename Visit>
-void ForEachMerged(const std::vector<const Run<Key>*>& runs, int n, const Dictionary<Key>& dict,
-                   Visit&& visit) {
+void ForEachMerged(const std::vector<Slice<Key>>& slices, int n, Visit&& visit) {
   struct Cursor {
     Key key;
     const Entry<Key>* at;
@@ -82,12 +98,10 @@ void ForEachMerged(const std::vector<const Run<Key>*>& runs, int n, const Dictio
   };
   // A binary min-heap by key; the front is replaced in place as its run advances.
   std::vector<Cursor> heap;
-  for (size_t r = 0; r < runs.size(); ++r) {
-    const auto& entries = runs[r]->entries;
-    if (entries.empty()) continue;
-    const uint32_t* remap = dict.remap[r].data();
-    heap.push_back({RemapKey(entries[0].key, n, remap), entries.data(),
-                    entries.data() + entries.size(), remap});
+  for (const auto& slice : slices) {
+    if (slice.begin == slice.end) continue;
+    heap.push_back({RemapKey(slice.begin->key, n, slice.remap), slice.begin, slice.end,
+                    slice.remap});
   }
   auto after = [](const Cursor& a, const Cursor& b) { return a.key > b.key; };
   std::make_heap(heap.begin(), heap.end(), after);
@@ -125,6 +139,113 @@ void ForEachMerged(const std::vector<const Run<Key>*>& runs, int n, const Dictio
   }
 }
 
+// Merges of at least this many entries per thread are split by key range over threads.
+constexpr size_t kMergeEntriesPerThread = size_t{1} << 15;
+constexpr unsigned kMaxMergeThreads = 4;
+
+// The merge of `runs` cut into key ranges of about equal size, one per thread to use (at
+// most `most_parts`): ranges[p][r] is run r's part of range p. Any cut gives the same
+// merged sequence, range after range, so results do not depend on the thread count.
+template <typename Key>
+std::vector<std::vector<Slice<Key>>> SplitByKey(const std::vector<const Run<Key>*>& runs, int n,
+                                                const Dictionary<Key>& dict, size_t most_parts) {
+  size_t total = 0;
+  const Run<Key>* largest = nullptr;
+  for (const auto* run : runs) {
+    total += run->entries.size();
+    if (largest == nullptr || run->entries.size() > largest->entries.size()) largest = run;
+  }
+  const size_t parts = std::clamp<size_t>(total / kMergeEntriesPerThread, 1, most_parts);
+  // Cut keys (merged ids) at even quantiles of the largest run; strictly increasing.
+  std::vector<Key> cuts;
+  size_t largest_index = 0;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    if (runs[r] == largest) largest_index = r;
+  }
+  for (size_t p = 1; p < parts; ++p) {
+    const auto& entries = largest->entries;
+    const Key cut = RemapKey(entries[entries.size() * p / parts].key, n,
+                             dict.remap[largest_index].data());
+    if (cuts.empty() || cuts.back() < cut) cuts.push_back(cut);
+  }
+  std::vector<std::vector<Slice<Key>>> ranges(cuts.size() + 1);
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const uint32_t* remap = dict.remap[r].data();
+    const Entry<Key>* at = runs[r]->entries.data();
+    const Entry<Key>* end = at + runs[r]->entries.size();
+    for (size_t p = 0; p <= cuts.size(); ++p) {
+      const Entry<Key>* stop = end;
+      if (p < cuts.size()) {
+        stop = std::partition_point(at, end, [&](const Entry<Key>& e) {
+          return RemapKey(e.key, n, remap) < cuts[p];
+        });
+      }
+      ranges[p].push_back({at, stop, remap});
+      at = stop;
+    }
+  }
+  return ranges;
+}
+
+// Appends `from` to `to` and empties `from`, handing back `from`'s pages as they are
+// copied, so the two never hold the copied entries twice (a merge split over threads ends
+// with such copies of hundreds of MB).
+template <typename T>
+void AppendReleasing(std::vector<T>* to, std::vector<T>* from) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  to->reserve(to->size() + from->size());
+#if __has_include(<sys/mman.h>)
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  constexpr size_t kChunk = (size_t{4} << 20) / sizeof(T);
+  const uintptr_t first_page = (reinterpret_cast<uintptr_t>(from->data()) + page - 1) & ~(page - 1);
+  for (size_t at = 0; at < from->size(); at += kChunk) {
+    const size_t stop = std::min(from->size(), at + kChunk);
+    to->insert(to->end(), from->begin() + static_cast<ptrdiff_t>(at),
+               from->begin() + static_cast<ptrdiff_t>(stop));
+    // Whole pages of `from` below `stop` are copied and never read again.
+    const uintptr_t end_page = reinterpret_cast<uintptr_t>(from->data() + stop) & ~(page - 1);
+    const uintptr_t begin_page =
+        std::max(first_page, reinterpret_cast<uintptr_t>(from->data() + at) & ~(page - 1));
+    if (end_page > begin_page) {
+      madvise(reinterpret_cast<void*>(begin_page), end_page - begin_page, MADV_DONTNEED);
+    }
+  }
+#else
+  to->insert(to->end(), from->begin(), from->end());
+#endif
+  *from = std::vector<T>();
+}
+
+size_t MergeThreads() {
+  return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, kMaxMergeThreads);
+}
+
+// Runs work(p) for p in [0, parts), p > 0 on threads of their own; exceptions are caught in
+// the threads and the first is rethrown here after all have joined.
+template <typename Work>
+void RunParts(size_t parts, Work&& work) {
+  std::vector<std::exception_ptr> errors(parts);
+  auto guarded = [&](size_t p) {
+    try {
+      work(p);
+    } catch (...) {
+      errors[p] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  size_t p = 1;
+  try {
+    for (; p < parts; ++p) threads.emplace_back(guarded, p);
+  } catch (const std::system_error&) {  // no more threads: the rest run here
+  }
+  for (size_t q = p; q < parts; ++q) guarded(q);
+  guarded(0);
+  for (auto& thread : threads) thread.join();
+  for (auto& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+}
+
 template <typename Key>
 class NgramCountsImpl final : public NgramCounts {
  public:
@@ -147,8 +268,9 @@ class NgramCountsImpl final : public NgramCounts {
     return total;
   }
 
-  // One run with the sum of `runs`. Room for every input entry is reserved, but that is
-  // address space: only the pages the distinct entries fill become resident.
+  // One run with the sum of `runs`, merged by key range on several threads. Room for every
+  // input entry of the first range is reserved, but that is address space: only the pages
+  // the distinct entries fill become resident.
   static RunPtr MergeRuns(const std::vector<RunPtr>& runs, int n) {
     if (runs.size() == 1) return runs[0];
     std::vector<const Run<Key>*> views;
@@ -160,10 +282,22 @@ class NgramCountsImpl final : public NgramCounts {
     const Dictionary<Key> dict(views);
     auto out = std::make_shared<Run<Key>>();
     out->words.assign(dict.words.begin(), dict.words.end());
-    out->entries.reserve(most);
-    ForEachMerged(views, n, dict, [&out](Key key, int64_t count, uint64_t rank) {
-      out->entries.push_back({key, count, rank});
+    const auto ranges = SplitByKey(views, n, dict, MergeThreads());
+    std::vector<std::vector<Entry<Key>>> merged(ranges.size());
+    merged[0].reserve(most);
+    RunParts(ranges.size(), [&](size_t p) {
+      auto& entries = merged[p];
+      if (p > 0) {
+        size_t room = 0;
+        for (const auto& slice : ranges[p]) room += static_cast<size_t>(slice.end - slice.begin);
+        entries.reserve(room);
+      }
+      ForEachMerged(ranges[p], n, [&entries](Key key, int64_t count, uint64_t rank) {
+        entries.push_back({key, count, rank});
+      });
     });
+    out->entries = std::move(merged[0]);
+    for (size_t p = 1; p < merged.size(); ++p) AppendReleasing(&out->entries, &merged[p]);
     return out;
   }
 
@@ -175,28 +309,44 @@ class NgramCountsImpl final : public NgramCounts {
     std::vector<const Run<Key>*> views;
     for (const auto& run : runs_) views.push_back(run.get());
     const Dictionary<Key> dict(views);
-    std::vector<Entry> best;
-    if (k < 0) {
-      best.reserve(entries());
-      ForEachMerged(views, n_, dict, [&best](Key key, int64_t count, uint64_t rank) {
-        best.push_back({key, count, rank});
-      });
-    } else if (k > 0) {
-      // A heap whose front is the worst of the best k so far.
-      const auto limit = static_cast<size_t>(k);
-      ForEachMerged(views, n_, dict, [&](Key key, int64_t count, uint64_t rank) {
-        const Entry e{key, count, rank};
-        if (best.size() < limit) {
-          best.push_back(e);
-          std::push_heap(best.begin(), best.end(), better);
-        } else if (better(e, best.front())) {
-          std::pop_heap(best.begin(), best.end(), better);
-          best.back() = e;
-          std::push_heap(best.begin(), best.end(), better);
+    const auto ranges = SplitByKey(views, n_, dict, MergeThreads());
+    // Each key range keeps its own best k; (count, rank) is a total order (ranks are
+    // distinct), so the best k of the union are the same for any split.
+    std::vector<std::vector<Entry>> bests(ranges.size());
+    if (k != 0) {
+      RunParts(ranges.size(), [&](size_t p) {
+        auto& best = bests[p];
+        if (k < 0) {
+          size_t room = 0;
+          for (const auto& slice : ranges[p]) room += static_cast<size_t>(slice.end - slice.begin);
+          best.reserve(room);
+          ForEachMerged(ranges[p], n_, [&best](Key key, int64_t count, uint64_t rank) {
+            best.push_back({key, count, rank});
+          });
+          return;
         }
+        // A heap whose front is the worst of the best k so far.
+        const auto limit = static_cast<size_t>(k);
+        ForEachMerged(ranges[p], n_, [&](Key key, int64_t count, uint64_t rank) {
+          const Entry e{key, count, rank};
+          if (best.size() < limit) {
+            best.push_back(e);
+            std::push_heap(best.begin(), best.end(), better);
+          } else if (better(e, best.front())) {
+            std::pop_heap(best.begin(), best.end(), better);
+            best.back() = e;
+            std::push_heap(best.begin(), best.end(), better);
+          }
+        });
       });
     }
+    std::vector<Entry> best = std::move(bests[0]);
+    for (size_t p = 1; p < bests.size(); ++p) {
+      best.insert(best.end(), bests[p].begin(), bests[p].end());
+      bests[p] = {};
+    }
     std::sort(best.begin(), best.end(), better);
+    if (k >= 0 && best.size() > static_cast<size_t>(k)) best.resize(static_cast<size_t>(k));
     auto table = std::make_shared<CountsTable>();
     std::string joined;
     for (const auto& e : best) table->Add(Join(e.key, dict.words, &joined), e.count);
@@ -263,9 +413,14 @@ class NgramCountsImpl final : public NgramCounts {
     std::vector<const Run<Key>*> views;
     for (const auto& run : runs_) views.push_back(run.get());
     const Dictionary<Key> dict(views);
+    std::vector<Slice<Key>> slices;
+    for (size_t r = 0; r < views.size(); ++r) {
+      const auto& entries = views[r]->entries;
+      slices.push_back({entries.data(), entries.data() + entries.size(), dict.remap[r].data()});
+    }
     std::vector<Entry> all;
     all.reserve(entries());
-    ForEachMerged(views, n_, dict, [&all](Key key, int64_t count, uint64_t rank) {
+    ForEachMerged(slices, n_, [&all](Key key, int64_t count, uint64_t rank) {
       all.push_back({key, count, rank});
     });
     std::sort(all.begin(), all.end(),
