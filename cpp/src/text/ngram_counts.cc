@@ -16,6 +16,7 @@
 #include "byte_stream.h"
 #include "cairn/text/utf8.h"
 #include "tokens.h"
+#include "word_ids.h"
 
 namespace cairn::text {
 namespace {
@@ -445,35 +446,52 @@ class NgramCountsImpl final : public NgramCounts {
   std::vector<RunPtr> runs_;
 };
 
-// LSD radix sort of `a` by bits [low, low + bits) of each element; stable, so elements
-// equal there keep their order.
+// LSD radix sort by bits [low, low + bits) of each element (bits above them must be zero);
+// stable, so elements equal there keep their order. The digit counts of all passes are
+// taken in one pass, Count, which the caller makes while it writes the elements.
 template <typename Elem>
-void RadixSort(std::vector<Elem>* a, int low, int bits) {
-  constexpr int kDigit = 11;
-  const size_t size = a->size();
-  auto spare = std::make_unique_for_overwrite<Elem[]>(size);
-  Elem* from = a->data();
-  Elem* to = spare.get();
-  std::vector<size_t> offsets(size_t{1} << kDigit);
-  for (int shift = low; shift < low + bits; shift += kDigit) {
-    const int width = std::min(kDigit, low + bits - shift);
-    const auto mask = static_cast<size_t>((1u << width) - 1);
-    std::fill(offsets.begin(), offsets.end(), 0);
-    for (size_t i = 0; i < size; ++i) ++offsets[static_cast<size_t>(from[i] >> shift) & mask];
-    if (std::find(offsets.begin(), offsets.end(), size) != offsets.end()) continue;
-    size_t sum = 0;
-    for (auto& o : offsets) {
-      const size_t c = o;
-      o = sum;
-      sum += c;
+class RadixSorter {
+ public:
+  RadixSorter(int low, int bits)
+      : low_(low), passes_((bits + kDigit - 1) / kDigit), counts_(passes_ << kDigit) {}
+
+  void Count(Elem e) {
+    for (int p = 0; p < passes_; ++p) {
+      ++counts_[(static_cast<size_t>(p) << kDigit) + Digit(e, p)];
     }
-    for (size_t i = 0; i < size; ++i) {
-      to[offsets[static_cast<size_t>(from[i] >> shift) & mask]++] = from[i];
-    }
-    std::swap(from, to);
   }
-  if (from != a->data()) std::copy(from, from + size, a->data());
-}
+
+  /// Sorts `a`, whose every element went through Count.
+  void Sort(std::vector<Elem>* a) {
+    const size_t size = a->size();
+    auto spare = std::make_unique_for_overwrite<Elem[]>(size);
+    Elem* from = a->data();
+    Elem* to = spare.get();
+    for (int p = 0; p < passes_; ++p) {
+      size_t* offsets = counts_.data() + (static_cast<size_t>(p) << kDigit);
+      if (std::find(offsets, offsets + kBuckets, size) != offsets + kBuckets) continue;
+      size_t sum = 0;
+      for (size_t d = 0; d < kBuckets; ++d) {
+        const size_t c = offsets[d];
+        offsets[d] = sum;
+        sum += c;
+      }
+      for (size_t i = 0; i < size; ++i) to[offsets[Digit(from[i], p)]++] = from[i];
+      std::swap(from, to);
+    }
+    if (from != a->data()) std::copy(from, from + size, a->data());
+  }
+
+ private:
+  static constexpr int kDigit = 11;
+  static constexpr size_t kBuckets = size_t{1} << kDigit;
+  size_t Digit(Elem e, int p) const {
+    return static_cast<size_t>(e >> (low_ + kDigit * p)) & (kBuckets - 1);
+  }
+  int low_;
+  int passes_;
+  std::vector<size_t> counts_;
+};
 
 template <typename Key>
 class NgramCounterImpl final : public NgramCounter {
@@ -506,15 +524,15 @@ class NgramCounterImpl final : public NgramCounter {
     std::vector<uint32_t> order(words_.size());
     for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(),
-              [this](uint32_t a, uint32_t b) { return words_.key(a) < words_.key(b); });
+              [this](uint32_t a, uint32_t b) { return words_.word(a) < words_.word(b); });
     std::vector<uint32_t> remap(order.size());
     auto run = std::make_shared<Run<Key>>();
     run->words.reserve(order.size());
     for (uint32_t i = 0; i < order.size(); ++i) {
       remap[order[i]] = i;
-      run->words.emplace_back(words_.key(order[i]));
+      run->words.emplace_back(words_.word(order[i]));
     }
-    words_ = CountsTable();
+    words_ = WordIds();
     const int id_bits = BitsFor(order.size());
     const int position_bits = BitsFor(count);
     const int key_bits = id_bits * n_;
@@ -544,21 +562,26 @@ class NgramCounterImpl final : public NgramCounter {
       }
       return (key << position_bits) | i;
     };
+    RadixSorter<Elem> sorter(position_bits, id_bits * n_);
     std::vector<Elem> packed;
     if constexpr (std::is_same_v<Elem, Key>) {  // in place: no second array
-      for (size_t i = 0; i < grams_.size(); ++i) grams_[i] = pack(grams_[i], i);
+      for (size_t i = 0; i < grams_.size(); ++i) {
+        grams_[i] = pack(grams_[i], i);
+        sorter.Count(grams_[i]);
+      }
       packed.swap(grams_);
     } else {
       packed.resize(grams_.size());
-      for (size_t i = 0; i < grams_.size(); ++i) packed[i] = pack(grams_[i], i);
+      for (size_t i = 0; i < grams_.size(); ++i) {
+        packed[i] = pack(grams_[i], i);
+        sorter.Count(packed[i]);
+      }
       grams_ = std::vector<Key>();
     }
-    RadixSort(&packed, position_bits, id_bits * n_);
-    size_t distinct = packed.empty() ? 0 : 1;
-    for (size_t i = 1; i < packed.size(); ++i) {
-      distinct += (packed[i] >> position_bits) != (packed[i - 1] >> position_bits);
-    }
-    run->entries.reserve(distinct);
+    sorter.Sort(&packed);
+    // Room for one entry per occurrence: address space, of which only the pages the
+    // distinct entries fill become resident (saves a pass counting them).
+    run->entries.reserve(packed.size());
     const Elem id_mask = LowMask<Elem>(id_bits);
     const uint64_t rank_base = static_cast<uint64_t>(partition_) << kPositionBits;
     for (size_t i = 0; i < packed.size();) {
@@ -580,7 +603,7 @@ class NgramCounterImpl final : public NgramCounter {
   std::string sep_;
   int64_t partition_;
   Key mask_;
-  CountsTable words_;       // local ids: entry index, in order of first occurrence
+  WordIds words_;           // local ids, in order of first occurrence
   std::vector<Key> grams_;  // each occurrence: local ids, 32 bits each
 };
 
