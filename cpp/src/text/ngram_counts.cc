@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <system_error>
 #include <thread>
@@ -247,6 +248,111 @@ void RunParts(size_t parts, Work&& work) {
   }
 }
 
+// The entry of `run` for merged key `key` (ids into the merged dictionary), or nullptr.
+template <typename Key>
+const Entry<Key>* FindMerged(const Run<Key>& run, const std::vector<uint32_t>& remap, int n,
+                             Key key) {
+  Key local = 0;
+  for (int j = n - 1; j >= 0; --j) {
+    const auto id = static_cast<uint32_t>(key >> (kIdBits * j));
+    const auto at = std::lower_bound(remap.begin(), remap.end(), id);
+    if (at == remap.end() || *at != id) return nullptr;
+    local = (local << kIdBits) | static_cast<Key>(at - remap.begin());
+  }
+  const auto it = std::lower_bound(run.entries.begin(), run.entries.end(), local,
+                                   [](const Entry<Key>& e, Key k) { return e.key < k; });
+  return it != run.entries.end() && it->key == local ? &*it : nullptr;
+}
+
+// The k (> 0) entries with the largest sums over `runs` (keys in the merged dictionary's
+// ids), in no particular order, found without merging: a key whose sum reaches a threshold
+// T must have at least T / runs in some run. T is the k-th largest sum of the keys that are
+// the k largest of some run; only entries past T / runs are summed (by binary search in
+// every run). Every key of the true best k is among them with its exact sum and first
+// rank, so the result is the same as a full merge's. False (and nothing) when too many
+// entries pass the threshold for this to pay (flat counts): merge instead.
+template <typename Key>
+bool LargestByThreshold(const std::vector<const Run<Key>*>& runs, int n,
+                        const Dictionary<Key>& dict, size_t k, std::vector<Entry<Key>>* out) {
+  using Entry = text::Entry<Key>;
+  size_t total = 0;
+  for (const auto* run : runs) total += run->entries.size();
+  auto summed = [&](Key key) {
+    Entry sum{key, 0, std::numeric_limits<uint64_t>::max()};
+    for (size_t r = 0; r < runs.size(); ++r) {
+      if (const Entry* e = FindMerged(*runs[r], dict.remap[r], n, key)) {
+        sum.count += e->count;
+        sum.rank = std::min(sum.rank, e->rank);
+      }
+    }
+    return sum;
+  };
+  auto larger_count = [](const Entry& a, const Entry& b) { return a.count > b.count; };
+  // Seeds: each run's k largest counts (runs shared out over threads).
+  const size_t parts = std::clamp<size_t>(total / kMergeEntriesPerThread, 1,
+                                          std::min(MergeThreads(), runs.size()));
+  std::vector<std::vector<Key>> seeded(runs.size());
+  RunParts(parts, [&](size_t p) {
+    for (size_t r = p; r < runs.size(); r += parts) {
+      std::vector<Entry> top;
+      for (const Entry& e : runs[r]->entries) {
+        if (top.size() < k) {
+          top.push_back(e);
+          std::push_heap(top.begin(), top.end(), larger_count);
+        } else if (e.count > top.front().count) {
+          std::pop_heap(top.begin(), top.end(), larger_count);
+          top.back() = e;
+          std::push_heap(top.begin(), top.end(), larger_count);
+        }
+      }
+      for (const Entry& e : top) seeded[r].push_back(RemapKey(e.key, n, dict.remap[r].data()));
+    }
+  });
+  std::vector<Key> seeds;
+  for (const auto& keys : seeded) seeds.insert(seeds.end(), keys.begin(), keys.end());
+  std::sort(seeds.begin(), seeds.end());
+  seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
+  if (seeds.size() < k) return false;
+  std::vector<int64_t> sums;
+  for (Key key : seeds) sums.push_back(summed(key).count);
+  std::nth_element(sums.begin(), sums.begin() + static_cast<ptrdiff_t>(k - 1), sums.end(),
+                   std::greater<>());
+  const int64_t threshold = sums[k - 1];
+  const auto parts_of_runs = static_cast<int64_t>(runs.size());
+  const int64_t at_least = threshold / parts_of_runs + (threshold % parts_of_runs != 0);
+  // Candidates: entries of at least threshold / runs, scanned in slices on several threads.
+  const size_t limit = std::max<size_t>(size_t{1} << 16, total / 64);
+  const size_t slices = std::clamp<size_t>(total / kMergeEntriesPerThread, 1, MergeThreads());
+  std::vector<std::vector<Key>> found(slices);
+  std::vector<char> too_many(slices, 0);
+  RunParts(slices, [&](size_t p) {
+    for (size_t r = 0; r < runs.size() && !too_many[p]; ++r) {
+      const auto& entries = runs[r]->entries;
+      const size_t begin = entries.size() * p / slices;
+      const size_t end = entries.size() * (p + 1) / slices;
+      for (size_t i = begin; i < end; ++i) {
+        if (entries[i].count < at_least) continue;
+        found[p].push_back(RemapKey(entries[i].key, n, dict.remap[r].data()));
+        if (found[p].size() > limit) {
+          too_many[p] = 1;
+          break;
+        }
+      }
+    }
+  });
+  std::vector<Key> candidates;
+  for (size_t p = 0; p < slices; ++p) {
+    if (too_many[p]) return false;
+    candidates.insert(candidates.end(), found[p].begin(), found[p].end());
+  }
+  if (candidates.size() > limit) return false;
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  out->clear();
+  for (Key key : candidates) out->push_back(summed(key));
+  return true;
+}
+
 template <typename Key>
 class NgramCountsImpl final : public NgramCounts {
  public:
@@ -310,6 +416,10 @@ class NgramCountsImpl final : public NgramCounts {
     std::vector<const Run<Key>*> views;
     for (const auto& run : runs_) views.push_back(run.get());
     const Dictionary<Key> dict(views);
+    std::vector<Entry> best;
+    if (k > 0 && LargestByThreshold(views, n_, dict, static_cast<size_t>(k), &best)) {
+      return TableOf(&best, k, dict);
+    }
     const auto ranges = SplitByKey(views, n_, dict, MergeThreads());
     // Each key range keeps its own best k; (count, rank) is a total order (ranks are
     // distinct), so the best k of the union are the same for any split.
@@ -341,16 +451,24 @@ class NgramCountsImpl final : public NgramCounts {
         });
       });
     }
-    std::vector<Entry> best = std::move(bests[0]);
+    best = std::move(bests[0]);
     for (size_t p = 1; p < bests.size(); ++p) {
       best.insert(best.end(), bests[p].begin(), bests[p].end());
       bests[p] = {};
     }
-    std::sort(best.begin(), best.end(), better);
-    if (k >= 0 && best.size() > static_cast<size_t>(k)) best.resize(static_cast<size_t>(k));
+    return TableOf(&best, k, dict);
+  }
+
+  // The best k (all if k < 0) of `best`, largest first, as joined strings.
+  std::shared_ptr<CountsTable> TableOf(std::vector<Entry<Key>>* best, int64_t k,
+                                       const Dictionary<Key>& dict) const {
+    std::sort(best->begin(), best->end(), [](const Entry<Key>& a, const Entry<Key>& b) {
+      return a.count != b.count ? a.count > b.count : a.rank < b.rank;
+    });
+    if (k >= 0 && best->size() > static_cast<size_t>(k)) best->resize(static_cast<size_t>(k));
     auto table = std::make_shared<CountsTable>();
     std::string joined;
-    for (const auto& e : best) table->Add(Join(e.key, dict.words, &joined), e.count);
+    for (const auto& e : *best) table->Add(Join(e.key, dict.words, &joined), e.count);
     return table;
   }
 
