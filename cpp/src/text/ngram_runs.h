@@ -57,8 +57,25 @@ struct Dictionary {
   std::vector<std::vector<uint32_t>> remap;
 
   explicit Dictionary(const std::vector<const Run<Key>*>& runs) {
-    for (const auto* run : runs) words.insert(words.end(), run->words.begin(), run->words.end());
-    std::sort(words.begin(), words.end());
+    // Each run's words are sorted: merge them pairwise (log2(runs) passes, not a sort).
+    std::vector<size_t> bounds{0};
+    for (const auto* run : runs) {
+      words.insert(words.end(), run->words.begin(), run->words.end());
+      bounds.push_back(words.size());
+    }
+    while (bounds.size() > 2) {
+      std::vector<size_t> merged{0};
+      for (size_t i = 0; i + 1 < bounds.size(); i += 2) {
+        const size_t end = i + 2 < bounds.size() ? bounds[i + 2] : bounds[i + 1];
+        if (i + 2 < bounds.size()) {
+          std::inplace_merge(words.begin() + static_cast<ptrdiff_t>(bounds[i]),
+                             words.begin() + static_cast<ptrdiff_t>(bounds[i + 1]),
+                             words.begin() + static_cast<ptrdiff_t>(end));
+        }
+        merged.push_back(end);
+      }
+      bounds = std::move(merged);
+    }
     words.erase(std::unique(words.begin(), words.end()), words.end());
     for (const auto* run : runs) {
       auto& map = remap.emplace_back(run->words.size());
