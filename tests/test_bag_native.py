@@ -109,7 +109,10 @@ def test_ngram_counts_match_python_across_many_partitions(tmp_path, n):
     def build(b):
         grams = b.str.split().ngrams(n).flatten()
         return [grams.frequencies(split_every=2), grams.frequencies(sort=True),
-                grams.frequencies().topk(4, key=1), grams.distinct(), grams.count()]
+                grams.frequencies().topk(4, key=1), grams.distinct(), grams.count(),
+                # topk lists the last level's runs unmerged (a threshold finds the best k)
+                grams.frequencies(split_every=2).topk(3, key=1),
+                grams.frequencies(split_every=3).topk(1000, key=1)]
 
     native = build(cb.read_text(pattern, blocksize=50))
     assert len(native[0].dask) > 100  # many partitions and merges

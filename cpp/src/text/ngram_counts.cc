@@ -1,129 +1,19 @@
 #include "cairn/text/ngram_counts.h"
 
 #include <algorithm>
-#include <bit>
 #include <limits>
 #include <type_traits>
 
 #include "byte_stream.h"
 #include "cairn/text/utf8.h"
+#include "ngram_runs.h"
 #include "tokens.h"
+#include "word_ids.h"
 
 namespace cairn::text {
 namespace {
 
-__extension__ using u128 = unsigned __int128;  // GCC/Clang; -Wpedantic otherwise refuses it
-constexpr int kPositionBits = 40;  // rank = partition << 40 | position in the partition
-constexpr uint32_t kIdBits = 32;   // ids in a run's keys: 32 bits each, first word highest
-
-// Bits needed to hold values 0..count-1 (at least 1).
-int BitsFor(uint64_t count) { return count <= 2 ? 1 : std::bit_width(count - 1); }
-
-template <typename Key>
-Key LowMask(int bits) {
-  return bits >= static_cast<int>(sizeof(Key) * 8) ? ~Key{0} : (Key{1} << bits) - 1;
-}
-
-// A sorted run: distinct n-grams as id tuples (ids into `words`, sorted and distinct, so
-// key order is the words' lexicographic order), each with its count and first-occurrence rank.
-template <typename Key>
-struct Entry {
-  Key key;
-  int64_t count;
-  uint64_t rank;
-};
-template <typename Key>
-struct Run {
-  std::vector<std::string> words;
-  std::vector<Entry<Key>> entries;  // by key; one array, so a k-way merge reads k streams
-};
-
-// The words of several runs merged into one sorted dictionary, and each run's id mapping.
-template <typename Key>
-struct Dictionary {
-  std::vector<std::string_view> words;
-  std::vector<std::vector<uint32_t>> remap;
-
-  explicit Dictionary(const std::vector<const Run<Key>*>& runs) {
-    for (const auto* run : runs) words.insert(words.end(), run->words.begin(), run->words.end());
-    std::sort(words.begin(), words.end());
-    words.erase(std::unique(words.begin(), words.end()), words.end());
-    for (const auto* run : runs) {
-      auto& map = remap.emplace_back(run->words.size());
-      size_t j = 0;
-      for (size_t i = 0; i < run->words.size(); ++i) {
-        while (words[j] != run->words[i]) ++j;  // both sorted: a merge walk
-        map[i] = static_cast<uint32_t>(j);
-      }
-    }
-  }
-};
-
-template <typename Key>
-Key RemapKey(Key key, int n, const uint32_t* remap) {
-  Key out = 0;
-  for (int j = n - 1; j >= 0; --j) {
-    const auto id = static_cast<uint32_t>(key >> (kIdBits * j));
-    out = (out << kIdBits) | remap[id];
-  }
-  return out;
-}
-
-// Calls visit(key, count, rank) for each distinct key of `runs` in key order (ids into
-// dict.words), with counts summed and the smallest rank: a k-way merge through a heap.
-template <typename Key, typename Visit>
-void ForEachMerged(const std::vector<const Run<Key>*>& runs, int n, const Dictionary<Key>& dict,
-                   Visit&& visit) {
-  struct Cursor {
-    Key key;
-    const Entry<Key>* at;
-    const Entry<Key>* end;
-    const uint32_t* remap;
-  };
-  // A binary min-heap by key; the front is replaced in place as its run advances.
-  std::vector<Cursor> heap;
-  for (size_t r = 0; r < runs.size(); ++r) {
-    const auto& entries = runs[r]->entries;
-    if (entries.empty()) continue;
-    const uint32_t* remap = dict.remap[r].data();
-    heap.push_back({RemapKey(entries[0].key, n, remap), entries.data(),
-                    entries.data() + entries.size(), remap});
-  }
-  auto after = [](const Cursor& a, const Cursor& b) { return a.key > b.key; };
-  std::make_heap(heap.begin(), heap.end(), after);
-  auto sift_down = [&heap](size_t i) {
-    const size_t size = heap.size();
-    Cursor moving = heap[i];
-    for (;;) {
-      size_t child = 2 * i + 1;
-      if (child >= size) break;
-      if (child + 1 < size && heap[child + 1].key < heap[child].key) ++child;
-      if (!(heap[child].key < moving.key)) break;
-      heap[i] = heap[child];
-      i = child;
-    }
-    heap[i] = moving;
-  };
-  while (!heap.empty()) {
-    const Key key = heap.front().key;
-    int64_t count = 0;
-    uint64_t rank = std::numeric_limits<uint64_t>::max();
-    do {
-      Cursor& c = heap.front();
-      count += c.at->count;
-      rank = std::min(rank, c.at->rank);
-      if (++c.at != c.end) {
-        c.key = RemapKey(c.at->key, n, c.remap);
-      } else {
-        c = heap.back();
-        heap.pop_back();
-        if (heap.empty()) break;
-      }
-      sift_down(0);
-    } while (heap.front().key == key);
-    visit(key, count, rank);
-  }
-}
+using namespace ngram_internal;  // NOLINT: this file is their one user
 
 template <typename Key>
 class NgramCountsImpl final : public NgramCounts {
@@ -147,8 +37,9 @@ class NgramCountsImpl final : public NgramCounts {
     return total;
   }
 
-  // One run with the sum of `runs`. Room for every input entry is reserved, but that is
-  // address space: only the pages the distinct entries fill become resident.
+  // One run with the sum of `runs`, merged by key range on several threads. Room for every
+  // input entry of the first range is reserved, but that is address space: only the pages
+  // the distinct entries fill become resident.
   static RunPtr MergeRuns(const std::vector<RunPtr>& runs, int n) {
     if (runs.size() == 1) return runs[0];
     std::vector<const Run<Key>*> views;
@@ -160,15 +51,27 @@ class NgramCountsImpl final : public NgramCounts {
     const Dictionary<Key> dict(views);
     auto out = std::make_shared<Run<Key>>();
     out->words.assign(dict.words.begin(), dict.words.end());
-    out->entries.reserve(most);
-    ForEachMerged(views, n, dict, [&out](Key key, int64_t count, uint64_t rank) {
-      out->entries.push_back({key, count, rank});
+    const auto ranges = SplitByKey(views, n, dict, MergeThreads());
+    std::vector<std::vector<Entry<Key>>> merged(ranges.size());
+    merged[0].reserve(most);
+    RunParts(ranges.size(), [&](size_t p) {
+      auto& entries = merged[p];
+      if (p > 0) {
+        size_t room = 0;
+        for (const auto& slice : ranges[p]) room += static_cast<size_t>(slice.end - slice.begin);
+        entries.reserve(room);
+      }
+      ForEachMerged(ranges[p], n, [&entries](Key key, int64_t count, uint64_t rank) {
+        entries.push_back({key, count, rank});
+      });
     });
+    out->entries = std::move(merged[0]);
+    for (size_t p = 1; p < merged.size(); ++p) AppendReleasing(&out->entries, &merged[p]);
     return out;
   }
 
   std::shared_ptr<CountsTable> LargestFirst(int64_t k) const override {
-    using Entry = text::Entry<Key>;
+    using Entry = ngram_internal::Entry<Key>;
     auto better = [](const Entry& a, const Entry& b) {
       return a.count != b.count ? a.count > b.count : a.rank < b.rank;
     };
@@ -176,30 +79,58 @@ class NgramCountsImpl final : public NgramCounts {
     for (const auto& run : runs_) views.push_back(run.get());
     const Dictionary<Key> dict(views);
     std::vector<Entry> best;
-    if (k < 0) {
-      best.reserve(entries());
-      ForEachMerged(views, n_, dict, [&best](Key key, int64_t count, uint64_t rank) {
-        best.push_back({key, count, rank});
-      });
-    } else if (k > 0) {
-      // A heap whose front is the worst of the best k so far.
-      const auto limit = static_cast<size_t>(k);
-      ForEachMerged(views, n_, dict, [&](Key key, int64_t count, uint64_t rank) {
-        const Entry e{key, count, rank};
-        if (best.size() < limit) {
-          best.push_back(e);
-          std::push_heap(best.begin(), best.end(), better);
-        } else if (better(e, best.front())) {
-          std::pop_heap(best.begin(), best.end(), better);
-          best.back() = e;
-          std::push_heap(best.begin(), best.end(), better);
+    if (k > 0 && LargestByThreshold(views, n_, dict, static_cast<size_t>(k), &best)) {
+      return TableOf(&best, k, dict);
+    }
+    const auto ranges = SplitByKey(views, n_, dict, MergeThreads());
+    // Each key range keeps its own best k; (count, rank) is a total order (ranks are
+    // distinct), so the best k of the union are the same for any split.
+    std::vector<std::vector<Entry>> bests(ranges.size());
+    if (k != 0) {
+      RunParts(ranges.size(), [&](size_t p) {
+        auto& best = bests[p];
+        if (k < 0) {
+          size_t room = 0;
+          for (const auto& slice : ranges[p]) room += static_cast<size_t>(slice.end - slice.begin);
+          best.reserve(room);
+          ForEachMerged(ranges[p], n_, [&best](Key key, int64_t count, uint64_t rank) {
+            best.push_back({key, count, rank});
+          });
+          return;
         }
+        // A heap whose front is the worst of the best k so far.
+        const auto limit = static_cast<size_t>(k);
+        ForEachMerged(ranges[p], n_, [&](Key key, int64_t count, uint64_t rank) {
+          const Entry e{key, count, rank};
+          if (best.size() < limit) {
+            best.push_back(e);
+            std::push_heap(best.begin(), best.end(), better);
+          } else if (better(e, best.front())) {
+            std::pop_heap(best.begin(), best.end(), better);
+            best.back() = e;
+            std::push_heap(best.begin(), best.end(), better);
+          }
+        });
       });
     }
-    std::sort(best.begin(), best.end(), better);
+    best = std::move(bests[0]);
+    for (size_t p = 1; p < bests.size(); ++p) {
+      best.insert(best.end(), bests[p].begin(), bests[p].end());
+      bests[p] = {};
+    }
+    return TableOf(&best, k, dict);
+  }
+
+  // The best k (all if k < 0) of `best`, largest first, as joined strings.
+  std::shared_ptr<CountsTable> TableOf(std::vector<Entry<Key>>* best, int64_t k,
+                                       const Dictionary<Key>& dict) const {
+    std::sort(best->begin(), best->end(), [](const Entry<Key>& a, const Entry<Key>& b) {
+      return a.count != b.count ? a.count > b.count : a.rank < b.rank;
+    });
+    if (k >= 0 && best->size() > static_cast<size_t>(k)) best->resize(static_cast<size_t>(k));
     auto table = std::make_shared<CountsTable>();
     std::string joined;
-    for (const auto& e : best) table->Add(Join(e.key, dict.words, &joined), e.count);
+    for (const auto& e : *best) table->Add(Join(e.key, dict.words, &joined), e.count);
     return table;
   }
 
@@ -259,13 +190,18 @@ class NgramCountsImpl final : public NgramCounts {
   }
 
   std::shared_ptr<CountsTable> ToTable() const override {
-    using Entry = text::Entry<Key>;
+    using Entry = ngram_internal::Entry<Key>;
     std::vector<const Run<Key>*> views;
     for (const auto& run : runs_) views.push_back(run.get());
     const Dictionary<Key> dict(views);
+    std::vector<Slice<Key>> slices;
+    for (size_t r = 0; r < views.size(); ++r) {
+      const auto& entries = views[r]->entries;
+      slices.push_back({entries.data(), entries.data() + entries.size(), dict.remap[r].data()});
+    }
     std::vector<Entry> all;
     all.reserve(entries());
-    ForEachMerged(views, n_, dict, [&all](Key key, int64_t count, uint64_t rank) {
+    ForEachMerged(slices, n_, [&all](Key key, int64_t count, uint64_t rank) {
       all.push_back({key, count, rank});
     });
     std::sort(all.begin(), all.end(),
@@ -290,35 +226,52 @@ class NgramCountsImpl final : public NgramCounts {
   std::vector<RunPtr> runs_;
 };
 
-// LSD radix sort of `a` by bits [low, low + bits) of each element; stable, so elements
-// equal there keep their order.
+// LSD radix sort by bits [low, low + bits) of each element (bits above them must be zero);
+// stable, so elements equal there keep their order. The digit counts of all passes are
+// taken in one pass, Count, which the caller makes while it writes the elements.
 template <typename Elem>
-void RadixSort(std::vector<Elem>* a, int low, int bits) {
-  constexpr int kDigit = 11;
-  const size_t size = a->size();
-  auto spare = std::make_unique_for_overwrite<Elem[]>(size);
-  Elem* from = a->data();
-  Elem* to = spare.get();
-  std::vector<size_t> offsets(size_t{1} << kDigit);
-  for (int shift = low; shift < low + bits; shift += kDigit) {
-    const int width = std::min(kDigit, low + bits - shift);
-    const auto mask = static_cast<size_t>((1u << width) - 1);
-    std::fill(offsets.begin(), offsets.end(), 0);
-    for (size_t i = 0; i < size; ++i) ++offsets[static_cast<size_t>(from[i] >> shift) & mask];
-    if (std::find(offsets.begin(), offsets.end(), size) != offsets.end()) continue;
-    size_t sum = 0;
-    for (auto& o : offsets) {
-      const size_t c = o;
-      o = sum;
-      sum += c;
+class RadixSorter {
+ public:
+  RadixSorter(int low, int bits)
+      : low_(low), passes_((bits + kDigit - 1) / kDigit), counts_(passes_ << kDigit) {}
+
+  void Count(Elem e) {
+    for (int p = 0; p < passes_; ++p) {
+      ++counts_[(static_cast<size_t>(p) << kDigit) + Digit(e, p)];
     }
-    for (size_t i = 0; i < size; ++i) {
-      to[offsets[static_cast<size_t>(from[i] >> shift) & mask]++] = from[i];
-    }
-    std::swap(from, to);
   }
-  if (from != a->data()) std::copy(from, from + size, a->data());
-}
+
+  /// Sorts `a`, whose every element went through Count.
+  void Sort(std::vector<Elem>* a) {
+    const size_t size = a->size();
+    auto spare = std::make_unique_for_overwrite<Elem[]>(size);
+    Elem* from = a->data();
+    Elem* to = spare.get();
+    for (int p = 0; p < passes_; ++p) {
+      size_t* offsets = counts_.data() + (static_cast<size_t>(p) << kDigit);
+      if (std::find(offsets, offsets + kBuckets, size) != offsets + kBuckets) continue;
+      size_t sum = 0;
+      for (size_t d = 0; d < kBuckets; ++d) {
+        const size_t c = offsets[d];
+        offsets[d] = sum;
+        sum += c;
+      }
+      for (size_t i = 0; i < size; ++i) to[offsets[Digit(from[i], p)]++] = from[i];
+      std::swap(from, to);
+    }
+    if (from != a->data()) std::copy(from, from + size, a->data());
+  }
+
+ private:
+  static constexpr int kDigit = 11;
+  static constexpr size_t kBuckets = size_t{1} << kDigit;
+  size_t Digit(Elem e, int p) const {
+    return static_cast<size_t>(e >> (low_ + kDigit * p)) & (kBuckets - 1);
+  }
+  int low_;
+  int passes_;
+  std::vector<size_t> counts_;
+};
 
 template <typename Key>
 class NgramCounterImpl final : public NgramCounter {
@@ -351,15 +304,15 @@ class NgramCounterImpl final : public NgramCounter {
     std::vector<uint32_t> order(words_.size());
     for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(),
-              [this](uint32_t a, uint32_t b) { return words_.key(a) < words_.key(b); });
+              [this](uint32_t a, uint32_t b) { return words_.word(a) < words_.word(b); });
     std::vector<uint32_t> remap(order.size());
     auto run = std::make_shared<Run<Key>>();
     run->words.reserve(order.size());
     for (uint32_t i = 0; i < order.size(); ++i) {
       remap[order[i]] = i;
-      run->words.emplace_back(words_.key(order[i]));
+      run->words.emplace_back(words_.word(order[i]));
     }
-    words_ = CountsTable();
+    words_ = WordIds();
     const int id_bits = BitsFor(order.size());
     const int position_bits = BitsFor(count);
     const int key_bits = id_bits * n_;
@@ -389,21 +342,26 @@ class NgramCounterImpl final : public NgramCounter {
       }
       return (key << position_bits) | i;
     };
+    RadixSorter<Elem> sorter(position_bits, id_bits * n_);
     std::vector<Elem> packed;
     if constexpr (std::is_same_v<Elem, Key>) {  // in place: no second array
-      for (size_t i = 0; i < grams_.size(); ++i) grams_[i] = pack(grams_[i], i);
+      for (size_t i = 0; i < grams_.size(); ++i) {
+        grams_[i] = pack(grams_[i], i);
+        sorter.Count(grams_[i]);
+      }
       packed.swap(grams_);
     } else {
       packed.resize(grams_.size());
-      for (size_t i = 0; i < grams_.size(); ++i) packed[i] = pack(grams_[i], i);
+      for (size_t i = 0; i < grams_.size(); ++i) {
+        packed[i] = pack(grams_[i], i);
+        sorter.Count(packed[i]);
+      }
       grams_ = std::vector<Key>();
     }
-    RadixSort(&packed, position_bits, id_bits * n_);
-    size_t distinct = packed.empty() ? 0 : 1;
-    for (size_t i = 1; i < packed.size(); ++i) {
-      distinct += (packed[i] >> position_bits) != (packed[i - 1] >> position_bits);
-    }
-    run->entries.reserve(distinct);
+    sorter.Sort(&packed);
+    // Room for one entry per occurrence: address space, of which only the pages the
+    // distinct entries fill become resident (saves a pass counting them).
+    run->entries.reserve(packed.size());
     const Elem id_mask = LowMask<Elem>(id_bits);
     const uint64_t rank_base = static_cast<uint64_t>(partition_) << kPositionBits;
     for (size_t i = 0; i < packed.size();) {
@@ -425,7 +383,7 @@ class NgramCounterImpl final : public NgramCounter {
   std::string sep_;
   int64_t partition_;
   Key mask_;
-  CountsTable words_;       // local ids: entry index, in order of first occurrence
+  WordIds words_;           // local ids, in order of first occurrence
   std::vector<Key> grams_;  // each occurrence: local ids, 32 bits each
 };
 

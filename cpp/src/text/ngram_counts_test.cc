@@ -99,6 +99,38 @@ TEST(NgramCounts, MatchStringCountsInOrderAcrossPartitions) {
   }
 }
 
+// Big enough that merges and LargestFirst split the key space over threads (on a machine
+// with several cores): the same counts and order as counting strings.
+TEST(NgramCounts, MergesSplitByKeyRangeMatchStringCounts) {
+  std::mt19937 rng(11);
+  for (int n : {1, 2, 3}) {
+    std::vector<std::string> texts;
+    std::vector<std::shared_ptr<const NgramCounts>> parts;
+    for (int p = 0; p < 4; ++p) {
+      texts.push_back(RandomText(&rng, 40000, 1000));
+      parts.push_back(CountPartition(texts.back(), n, " ", p));
+    }
+    const Pairs expected = Expected(texts, n, " ");
+    std::vector<const NgramCounts*> views;
+    for (const auto& p : parts) views.push_back(p.get());
+    auto merged = NgramCounts::Merge(views);
+    ASSERT_TRUE(merged.ok());
+    EXPECT_EQ(PairsOf(*(*merged)->ToTable()), expected) << "n=" << n;
+    CountsTable reference;
+    for (const auto& [key, count] : expected) reference.Add(key, count);
+    auto listed = NgramCounts::Concat(parts);
+    ASSERT_TRUE(listed.ok());
+    for (int64_t k : {1, 20, 100000, -1}) {
+      Pairs want;
+      for (size_t i : reference.LargestFirst(k)) {
+        want.emplace_back(reference.key(i), reference.count(i));
+      }
+      EXPECT_EQ(PairsOf(*(*merged)->LargestFirst(k)), want) << "n=" << n << " k=" << k;
+      EXPECT_EQ(PairsOf(*(*listed)->LargestFirst(k)), want) << "n=" << n << " k=" << k;
+    }
+  }
+}
+
 TEST(NgramCounts, LinesShorterThanNAndUniversalNewlines) {
   auto counts = CountPartition("a b\r\nc d\re\n\nf g h", 2, " ", 0);
   EXPECT_EQ(PairsOf(*counts->ToTable()), (Pairs{{"a b", 1}, {"c d", 1}, {"f g", 1}, {"g h", 1}}));

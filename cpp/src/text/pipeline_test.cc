@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "cairn/text/counts.h"
+#include "cairn/text/utf8.h"
+#include "tokens.h"
 
 namespace cairn::text {
 namespace {
@@ -19,6 +23,43 @@ std::vector<std::string> Collect(std::string_view text, std::vector<TextOp> ops)
   std::vector<std::string> out;
   for (int64_t i = 0; i < array->length(); ++i) out.emplace_back(array->GetView(i));
   return out;
+}
+
+// str.split() one character at a time: the reference for ForEachToken's word-at-a-time scan.
+std::vector<std::string> SplitByCharacters(std::string_view s) {
+  std::vector<std::string> out;
+  std::string word;
+  for (size_t i = 0; i < s.size();) {
+    if (const int space = SpaceLengthAt(s, i); space > 0) {
+      if (!word.empty()) out.push_back(word);
+      word.clear();
+      i += static_cast<size_t>(space);
+      continue;
+    }
+    const auto b = static_cast<uint8_t>(s[i]);
+    const size_t length = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    word.append(s.substr(i, length));
+    i += length;
+  }
+  if (!word.empty()) out.push_back(word);
+  return out;
+}
+
+TEST(ForEachToken, ScanningEightBytesAtATimeMatchesCharacterByCharacter) {
+  // Control bytes that are not whitespace, 0x1c-0x1f (whitespace to Python), DEL, non-ASCII
+  // letters and spaces, at every offset of the 8-byte scan.
+  const std::vector<std::string> pieces = {
+      "a", "bc", "\x01", "\x1f", "\x1c", " ", "\t", "\n", "\r", "\x7f", "!", "~", "0123456789",
+      "\xc3\xa9", "\xe2\x80\x83", "\xf0\x9f\x98\x80"};
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<size_t> pick(0, pieces.size() - 1), length(0, 60);
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    for (size_t i = length(rng); i > 0; --i) text += pieces[pick(rng)];
+    std::vector<std::string> tokens;
+    ForEachToken(text, [&tokens](std::string_view t) { tokens.emplace_back(t); });
+    EXPECT_EQ(tokens, SplitByCharacters(text)) << text;
+  }
 }
 
 TEST(FeedLines, UniversalNewlinesKeepEndings) {

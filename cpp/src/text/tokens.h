@@ -1,7 +1,9 @@
 // Splitting text into the tokens str.split() gives, for the text kernels (internal header).
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "cairn/text/utf8.h"
@@ -35,6 +37,18 @@ void ForEachToken(std::string_view s, Visit&& visit, LineBreak&& line_break) {
       uint8_t cls = kByteClass[p[i]];
       if (cls == 0) {
         ++i;
+        // Then 8 bytes at a time while none is below '!' or past 0x7F (then the byte loop
+        // decides): the lowest flagged byte is exact, borrows only run upwards.
+        while (i + 8 <= n) {
+          uint64_t w;
+          std::memcpy(&w, p + i, 8);
+          const uint64_t stop = ((w - 0x2121212121212121ull) | w) & 0x8080808080808080ull;
+          if (stop != 0) {
+            i += static_cast<size_t>(std::countr_zero(stop)) / 8;
+            break;
+          }
+          i += 8;
+        }
         continue;
       }
       if (cls == 1 || SpaceLengthAt(s, i) > 0) break;

@@ -64,6 +64,8 @@ class Bag:
         self._deps = tuple(dependencies)
         self._native = None          # NativeText when the partitions come from native scans
         self._native_counts = False  # True for a native frequencies result (for topk)
+        # (source bag, split_every) of a native unsorted frequencies result: topk rebuilds it
+        self._native_topk_source: Any = None
 
     # --- collection protocol -----------------------------------------------------------
     __cairn_optimize__ = staticmethod(_optimize)

@@ -125,35 +125,42 @@ def map_op(func: Any, args: tuple, kwargs: dict) -> str | None:
         return None
 
 
-def _tree(scan_name: str, n: int, split_every: int, merge: Any, token: str) -> tuple[dict, Any]:
-    """Tree-reduce keys (scan_name, i) with the native `merge`; returns (layer, final key)."""
+def _tree(scan_name: str, n: int, split_every: int, merge: Any, token: str,
+          last_merge: Any = None) -> tuple[dict, Any]:
+    """Tree-reduce keys (scan_name, i) with the native `merge` (`last_merge`, if given, for
+    the level whose results the caller takes); returns (layer, final key)."""
     dsk: dict = {}
     level = [(scan_name, i) for i in range(n)]
     depth = 0
     while len(level) > split_every:
         name = f"{scan_name}-merge{depth}-{token}"
+        groups = range(0, len(level), split_every)
+        func = last_merge if last_merge is not None and len(groups) <= split_every else merge
         nxt = []
-        for j in range(0, len(level), split_every):
+        for j in groups:
             key = (name, j // split_every)
-            dsk[key] = (merge, level[j:j + split_every])
+            dsk[key] = (func, level[j:j + split_every])
             nxt.append(key)
         level = nxt
         depth += 1
     return dsk, level
 
 
-def reduce_bag(bag: Any, sink: str, split_every: int | None, name: str) -> tuple[dict, str, list]:
-    """Per-partition native scans with `sink`, reduced in a tree to the last level's keys."""
+def reduce_bag(bag: Any, sink: str, split_every: int | None, name: str,
+               concat_last: bool = False) -> tuple[dict, str, list]:
+    """Per-partition native scans with `sink`, reduced in a tree to the last level's keys;
+    `concat_last`: that level only lists n-gram counts together (see topk_of_counts)."""
     spec: NativeText = bag._native
     split_every = split_every or 8
     if split_every < 2:
         raise ValueError(f"split_every must be at least 2, got {split_every}")
-    token = tokenize(spec.parts, spec.errors, spec.ops, sink, split_every)
+    token = tokenize(spec.parts, spec.errors, spec.ops, sink, split_every, concat_last)
     scan = f"{name}-part-{token}"
     dsk = {(scan, i): (recipes.make(_scan_task, part, spec.errors, spec.ops, sink, i),)
            for i, part in enumerate(spec.parts)}
     merge = recipes.make(_sum_task) if sink == "count" else recipes.make(_merge_task, False)
-    tree, last = _tree(scan, len(spec.parts), split_every, merge, token)
+    last_merge = recipes.make(_merge_task, True) if concat_last and sink != "count" else None
+    tree, last = _tree(scan, len(spec.parts), split_every, merge, token, last_merge)
     dsk.update(tree)
     return dsk, token, last
 
@@ -171,12 +178,27 @@ def frequencies(bag: Any, split_every: int | None, sort: bool) -> Any:
         final = sorted_name
     out = Bag(dsk, final, 1)
     out._native_counts = True
+    if not sort:
+        out._native_topk_source = (bag, split_every)
     return out
 
 
 def topk_of_counts(bag: Any, k: int) -> Any:
+    """The k largest of a native frequencies result. Straight after frequencies(), the
+    tree's last level of merges is left out: LargestFirst finds the best k of the listed
+    runs without merging them (a threshold on counts), which saves the largest merges; the
+    runs of the last two levels (at most split_every**2) are then held at once."""
     from .core import Bag
 
+    source = getattr(bag, "_native_topk_source", None)
+    if source is not None:
+        dsk, token, last = reduce_bag(source[0], "frequencies", source[1], "frequencies",
+                                      concat_last=True)
+        final = f"frequencies-aggregate-{token}"
+        dsk[(final, 0)] = (recipes.make(_merge_task, True), last)
+        name = f"topk-{tokenize(final, k)}"
+        dsk[(name, 0)] = (recipes.make(_largest_task, k), (final, 0))
+        return Bag(dsk, name, 1)
     name = f"topk-{tokenize(bag, k)}"
     out = Bag({(name, 0): (recipes.make(_largest_task, k), (bag.name, 0))}, name, 1, (bag,))
     return out
