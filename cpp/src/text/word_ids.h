@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cairn/text/key_hash.h"
+
 namespace cairn::text {
 
 /// Words numbered 0, 1, ... in order of first occurrence. A CountsTable without counts:
@@ -22,12 +24,12 @@ class WordIds {
     uint64_t w0, w1;
     const bool inline_word = word.size() <= kInline;
     if (inline_word) {
-      Load(word, &w0, &w1);
+      key_hash::LoadShort(word, &w0, &w1);
     } else {
-      w0 = HashBytes(word);
+      w0 = key_hash::HashLong(word);
       w1 = 0;
     }
-    const uint64_t h = Hash(LengthTag(word.size()), w0, w1);
+    const uint64_t h = key_hash::HashShort(LengthTag(word.size()), w0, w1);
     for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& slot = slots_[i];
       if (slot.id_plus_one == 0) return Insert(word, w0, w1, i);
@@ -61,52 +63,6 @@ class WordIds {
     return n > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(n);
   }
 
-  static void Load(std::string_view word, uint64_t* w0, uint64_t* w1) {
-    const auto* p = reinterpret_cast<const uint8_t*>(word.data());
-    const size_t n = word.size();
-    uint64_t lo = 0, hi = 0;
-    if (n >= 8) {
-      std::memcpy(&lo, p, 8);
-      if (n > 8) {
-        std::memcpy(&hi, p + n - 8, 8);
-        hi >>= 8 * (16 - n);
-      }
-    } else if (n >= 4) {
-      uint32_t a, b;
-      std::memcpy(&a, p, 4);
-      std::memcpy(&b, p + n - 4, 4);
-      lo = a | (uint64_t{b} << (8 * (n - 4)));
-    } else if (n > 0) {
-      lo = p[0] | (uint64_t{p[n / 2]} << (8 * (n / 2))) | (uint64_t{p[n - 1]} << (8 * (n - 1)));
-    }
-    *w0 = lo;
-    *w1 = hi;
-  }
-  static uint64_t Mix(uint64_t h) {
-    h *= 0x9E3779B97F4A7C15ull;
-    return h ^ (h >> 29);
-  }
-  static uint64_t Hash(size_t n, uint64_t w0, uint64_t w1) {
-    uint64_t h = Mix(Mix(n ^ w0) ^ w1);
-    h ^= h >> 32;
-    return h * 0x9E3779B97F4A7C15ull;
-  }
-  static uint64_t HashBytes(std::string_view s) {
-    uint64_t h = Mix(s.size());
-    size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-      uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      h = Mix(h ^ w);
-    }
-    if (i < s.size()) {
-      uint64_t w = 0;
-      std::memcpy(&w, s.data() + i, s.size() - i);
-      h = Mix(h ^ w);
-    }
-    return h;
-  }
-
   uint32_t Insert(std::string_view word, uint64_t w0, uint64_t w1, uint64_t at) {
     const auto id = static_cast<uint32_t>(offsets_.size());
     offsets_.push_back(arena_.size());
@@ -121,7 +77,7 @@ class WordIds {
     mask_ = slots_.size() - 1;
     for (const Slot& slot : old) {
       if (slot.id_plus_one == 0) continue;
-      uint64_t i = Hash(slot.length, slot.w0, slot.w1) & mask_;
+      uint64_t i = key_hash::HashShort(slot.length, slot.w0, slot.w1) & mask_;
       while (slots_[i].id_plus_one != 0) i = (i + 1) & mask_;
       slots_[i] = slot;
     }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cairn/common/value.h"
+#include "cairn/text/key_hash.h"
 
 namespace cairn::text {
 
@@ -25,7 +26,7 @@ class CountsTable {
   /// loop of word counting.
   size_t Add(std::string_view key, int64_t count = 1) {
     if (key.size() <= kInline) return AddShort(key, count);
-    const uint64_t h = HashLong(key);
+    const uint64_t h = key_hash::HashLong(key);
     uint64_t slot;
     Entry* e = Probe(h, &slot, [&](const Entry& e) {
       return e.length == key.size() &&
@@ -67,62 +68,10 @@ class CountsTable {
   }
   void Grow();
   size_t Insert(std::string_view key, uint64_t hash, uint64_t slot, int64_t count);
-  // A key of at most kInline bytes as two little-endian words, zero-padded: the form it is
-  // stored in, so lookups compare two words instead of calling memcmp. Reads only key bytes.
-  static void LoadShort(std::string_view key, uint64_t* w0, uint64_t* w1) {
-    const auto* p = reinterpret_cast<const uint8_t*>(key.data());
-    const size_t n = key.size();
-    uint64_t lo = 0, hi = 0;
-    if (n >= 8) {
-      std::memcpy(&lo, p, 8);
-      if (n > 8) {
-        std::memcpy(&hi, p + n - 8, 8);
-        hi >>= 8 * (16 - n);
-      }
-    } else if (n >= 4) {
-      uint32_t a, b;
-      std::memcpy(&a, p, 4);
-      std::memcpy(&b, p + n - 4, 4);
-      lo = a | (uint64_t{b} << (8 * (n - 4)));
-    } else if (n > 0) {
-      lo = p[0] | (uint64_t{p[n / 2]} << (8 * (n / 2))) | (uint64_t{p[n - 1]} << (8 * (n - 1)));
-    }
-    *w0 = lo;
-    *w1 = hi;
-  }
-  static uint64_t Mix(uint64_t h) {
-    constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
-    h *= kMul;
-    return h ^ (h >> 29);
-  }
-  static uint64_t HashShort(size_t n, uint64_t w0, uint64_t w1) {
-    uint64_t h = Mix(n ^ w0);
-    h = Mix(h ^ w1);
-    h ^= h >> 32;
-    return h * 0x9E3779B97F4A7C15ull;
-  }
-  static uint64_t HashLong(std::string_view key) {
-    // 64-bit multiply-mix over 8-byte words: fast for short words, good enough spread.
-    uint64_t h = Mix(key.size());
-    const char* p = key.data();
-    size_t n = key.size();
-    for (; n >= 8; p += 8, n -= 8) {
-      uint64_t w;
-      std::memcpy(&w, p, 8);
-      h = Mix(h ^ w);
-    }
-    if (n > 0) {
-      uint64_t w = 0;
-      std::memcpy(&w, p, n);
-      h = Mix(h ^ w);
-    }
-    h ^= h >> 32;
-    return h * 0x9E3779B97F4A7C15ull;
-  }
   size_t AddShort(std::string_view key, int64_t count) {
     uint64_t w0, w1;
-    LoadShort(key, &w0, &w1);
-    const uint64_t h = HashShort(key.size(), w0, w1);
+    key_hash::LoadShort(key, &w0, &w1);
+    const uint64_t h = key_hash::HashShort(key.size(), w0, w1);
     uint64_t slot;
     Entry* e = Probe(h, &slot, [&](const Entry& e) {
       return e.length == key.size() && e.key.words[0] == w0 && e.key.words[1] == w1;
